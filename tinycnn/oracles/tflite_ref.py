@@ -1,0 +1,98 @@
+"""Reference oracle: tflite-runtime 2.14 reference kernels (``OpResolverType.BUILTIN_REF``).
+
+Used for models TFLite Micro cannot run (legacy uint8 models).  tflite-runtime
+2.14 needs numpy<2, so it lives in its own virtualenv and is driven through a
+subprocess running ``_tflite_ref_worker.py``.
+
+Create the side venv (from the repo root)::
+
+    python3 -m venv .venv-tflite-ref && .venv-tflite-ref/bin/pip install "numpy<2" tflite-runtime==2.14.0
+
+The interpreter python is taken from the ``python`` argument, else the
+``TINYCNN_TFLITE_REF_PYTHON`` environment variable, else
+``<repo>/.venv-tflite-ref/bin/python`` if it exists.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+ENV_VAR = "TINYCNN_TFLITE_REF_PYTHON"
+_WORKER = Path(__file__).with_name("_tflite_ref_worker.py")
+_REPO = Path(__file__).resolve().parents[2]
+_DEFAULT = _REPO / ".venv-tflite-ref" / "bin" / "python"
+INSTALL_HINT = (
+    'python3 -m venv .venv-tflite-ref && '
+    '.venv-tflite-ref/bin/pip install "numpy<2" tflite-runtime==2.14.0'
+)
+
+
+def find_python(python: str | os.PathLike | None = None) -> str | None:
+    """Resolve the side-venv python (argument > env var > <repo>/.venv-tflite-ref)."""
+    if python:
+        return os.fspath(python)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return env
+    if _DEFAULT.exists():
+        return str(_DEFAULT)
+    return None
+
+
+def available(python=None) -> bool:
+    """True if a python with tflite_runtime (reference kernels) can be found and imported."""
+    py = find_python(python)
+    if py is None or not os.path.exists(py):
+        return False
+    try:
+        r = subprocess.run([py, "-c", "import tflite_runtime.interpreter as i; i.OpResolverType.BUILTIN_REF"],
+                           capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
+def _call(model_path, arrays, mode, python, timeout):
+    py = find_python(python)
+    if py is None:
+        raise FileNotFoundError(
+            f"no tflite-runtime python found: pass python=..., set {ENV_VAR}, or create it with: {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="tinycnn_tflref_") as d:
+        inp = os.path.join(d, "in.npz")
+        out = os.path.join(d, "out.npz")
+        np.savez(inp, **{f"in_{i}": np.asarray(a) for i, a in enumerate(arrays)})
+        r = subprocess.run([py, str(_WORKER), os.fspath(Path(model_path).resolve()), inp, out, mode],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError(f"tflite-runtime worker failed (exit {r.returncode}):\n{r.stderr[-4000:]}")
+        with np.load(out) as z:
+            return {k: z[k] for k in z.files}
+
+
+def run(model_path, inputs: Sequence[np.ndarray] | np.ndarray, python=None,
+        timeout: float = 600) -> list[np.ndarray]:
+    """Run a .tflite model with tflite-runtime's reference kernels.
+
+    ``inputs``: one array per model input (bare array ok for one input), each
+    with a leading batch axis, in the model's input dtype.  Samples are run at
+    the model's own batch size (normally 1), like TFLM.  Returns one array per
+    output, leading axis N.
+    """
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    res = _call(model_path, list(inputs), "outputs", python, timeout)
+    n = len([k for k in res if k.startswith("out_")])
+    return [res[f"out_{i}"] for i in range(n)]
+
+
+def run_with_intermediates(model_path, x, python=None, timeout: float = 600) -> dict[int, np.ndarray]:
+    """Run one sample (batch 1 or no batch axis) with ``experimental_preserve_all_tensors=True``
+    and return ``{tensor_index: value}`` for every readable tensor (constants included)."""
+    xs = [x] if isinstance(x, np.ndarray) or not isinstance(x, (list, tuple)) else list(x)
+    res = _call(model_path, xs, "intermediates", python, timeout)
+    return {int(k[2:]): v for k, v in res.items() if k.startswith("t_")}
