@@ -1,0 +1,48 @@
+"""Reading user arrays: .npy, or .npz with inputs under 'x' (or 'x_test'/'x_calib'/'input',
+or the only array) and labels under 'y' (or 'y_test'/'labels')."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinycnn.errors import TinyCNNError
+
+X_KEYS = ("x", "input", "inputs", "x_test", "x_calib", "images", "data")
+Y_KEYS = ("y", "labels", "label", "y_test", "targets")
+
+
+def load_inputs(source, role="input") -> np.ndarray:
+    """An array, a path to .npy, or a path to .npz -> float32 array."""
+    if source is None:
+        raise TinyCNNError(f"no {role} data given")
+    if isinstance(source, np.ndarray):
+        return source.astype(np.float32, copy=False)
+    path = Path(source)
+    if not path.exists():
+        raise TinyCNNError(f"{path}: no such {role} file")
+    if path.suffix == ".npy":
+        return np.load(path).astype(np.float32)
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            for k in X_KEYS:
+                if k in z:
+                    return z[k].astype(np.float32)
+            if len(z.files) == 1:
+                return z[z.files[0]].astype(np.float32)
+            raise TinyCNNError(f"{path}: no input array found; name it one of {X_KEYS} "
+                               f"(found {z.files})")
+    raise TinyCNNError(f"{path}: {role} data must be .npy or .npz")
+
+
+def load_labeled(source):
+    """(x, y or None) from an .npz (or .npy without labels)."""
+    x = load_inputs(source, "evaluation")
+    y = None
+    if not isinstance(source, np.ndarray) and Path(source).suffix == ".npz":
+        with np.load(source) as z:
+            for k in Y_KEYS:
+                if k in z:
+                    y = z[k].reshape(-1).astype(np.int64)
+                    break
+    return x, y

@@ -1,0 +1,75 @@
+"""int8 pooling and spatial mean (TFLite Micro reference semantics).
+
+geom = [kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left]; padding is excluded from
+both max and average (the count is of in-bounds elements)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
+from tinycnn.jit import njit
+
+
+@njit
+def max_pool_2d_s8(x, geom, act_min, act_max, out):
+    n_batch, in_h, in_w, c_n = x.shape
+    _, out_h, out_w, _ = out.shape
+    kh, kw, sh, sw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            y0 = max(oy * sh - pt, 0)
+            y1 = min(oy * sh - pt + kh, in_h)
+            for ox in range(out_w):
+                x0 = max(ox * sw - pl, 0)
+                x1 = min(ox * sw - pl + kw, in_w)
+                for c in range(c_n):
+                    m = -1 << 30
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            v = np.int32(x[n, iy, ix, c])
+                            if v > m:
+                                m = v
+                    m = max(min(m, act_max), act_min)
+                    out[n, oy, ox, c] = m
+
+
+@njit
+def average_pool_2d_s8(x, geom, act_min, act_max, out):
+    n_batch, in_h, in_w, c_n = x.shape
+    _, out_h, out_w, _ = out.shape
+    kh, kw, sh, sw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            y0 = max(oy * sh - pt, 0)
+            y1 = min(oy * sh - pt + kh, in_h)
+            for ox in range(out_w):
+                x0 = max(ox * sw - pl, 0)
+                x1 = min(ox * sw - pl + kw, in_w)
+                count = (y1 - y0) * (x1 - x0)
+                for c in range(c_n):
+                    acc = np.int32(0)
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            acc += np.int32(x[n, iy, ix, c])
+                    # round half away from zero with C's truncating division
+                    if acc > 0:
+                        acc = (acc + count // 2) // count
+                    else:
+                        acc = -((-acc + count // 2) // count)
+                    out[n, oy, ox, c] = max(min(acc, act_max), act_min)
+
+
+@njit
+def mean_hw_s8(x, quant, acc_buf, out):
+    """quant = [input_offset, output_offset, output_multiplier, output_shift]; out [N,1,1,C]."""
+    n_batch, h, w, c_n = x.shape
+    for n in range(n_batch):
+        for c in range(c_n):
+            acc_buf[c] = 0
+        for y in range(h):
+            for xx in range(w):
+                for c in range(c_n):
+                    acc_buf[c] += np.int32(x[n, y, xx, c])
+        for c in range(c_n):
+            v = mbqm(acc_buf[c] + quant[0] * h * w, quant[2], quant[3]) + quant[1]
+            out[n, 0, 0, c] = max(min(v, 127), -128)

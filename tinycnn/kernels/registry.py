@@ -1,0 +1,228 @@
+"""From a prepared node to a bound kernel call.
+
+``bind(graph, node, buffers, scratch)`` returns a no-argument callable that runs the node on
+pre-allocated buffers; all argument packing (geometry arrays, broadcast views, fast-path
+choice) happens here, once, at plan time. The hot loop only calls the returned closures.
+Every op that has a kernel here has an oracle in tinycnn.reference.int_ops.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.ir import Op
+from tinycnn.kernels import conv, elementwise, pool
+
+BINDERS = {}
+
+
+def binder(*ops):
+    def register(fn):
+        for op in ops:
+            BINDERS[op] = fn
+        return fn
+    return register
+
+
+def as4d(a):
+    """View any activation as 4-D NHWC ([N, C] -> [N, 1, 1, C])."""
+    if a.ndim == 4:
+        return a
+    if a.ndim == 2:
+        return a.reshape(a.shape[0], 1, 1, a.shape[1])
+    if a.ndim == 3:
+        return a.reshape(a.shape[0], 1, a.shape[1], a.shape[2])
+    return a.reshape(a.shape[0], 1, 1, -1)
+
+
+def _quant(a):
+    return np.array([a["input_offset"], a["output_offset"], a["act_min"], a["act_max"]], np.int64)
+
+
+def _i32(a):
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+@binder(Op.CONV_2D)
+def _bind_conv(graph, node, ins, out, scratch):
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
+    b = _i32(b)
+    kh, kw = w.shape[1:3]
+    if (kh, kw) == (1, 1) and a["stride"] == [1, 1] and not any(a["pad"]) and a.get("groups", 1) == 1:
+        return lambda: conv.conv_1x1_s8(x, w, b, mult, shift, q, out)
+    geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("groups", 1)], np.int64)
+    col = scratch(w.shape[1] * w.shape[2] * w.shape[3], np.int32)
+    return lambda: conv.conv_2d_s8(x, w, b, mult, shift, geom, q, col, out)
+
+
+@binder(Op.DEPTHWISE_CONV_2D)
+def _bind_dw(graph, node, ins, out, scratch):
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
+    b = _i32(b)
+    geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("depth_multiplier", 1)],
+                    np.int64)
+    acc = scratch(w.shape[2], np.int32)
+    return lambda: conv.depthwise_conv_2d_s8(x, w, b, mult, shift, geom, q, acc, out)
+
+
+@binder(Op.FULLY_CONNECTED)
+def _bind_fc(graph, node, ins, out, scratch):
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
+    x2, b = x.reshape(x.shape[0], -1), _i32(b)
+    return lambda: conv.fully_connected_s8(x2, w, b, mult, shift, q, out)
+
+
+def _pool_geom(a):
+    return np.array(a["kernel"] + a["stride"] + a["pad"][:2], np.int64)
+
+
+@binder(Op.MAX_POOL_2D)
+def _bind_max(graph, node, ins, out, scratch):
+    g, a = _pool_geom(node.attrs), node.attrs
+    return lambda: pool.max_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out)
+
+
+@binder(Op.AVERAGE_POOL_2D)
+def _bind_avg(graph, node, ins, out, scratch):
+    g, a = _pool_geom(node.attrs), node.attrs
+    return lambda: pool.average_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out)
+
+
+@binder(Op.MEAN)
+def _bind_mean(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    acc = scratch(ins[0].shape[3], np.int32)
+    return lambda: pool.mean_hw_s8(ins[0], q, acc, out)
+
+
+def _broadcast_pair(x1, x2, out):
+    """Zero-stride 4-D views of both operands at the output's shape."""
+    return (as4d(np.broadcast_to(_align(x1, out), out.shape)),
+            as4d(np.broadcast_to(_align(x2, out), out.shape)), as4d(out))
+
+
+def _align(a, out):
+    """Right-align ranks for NumPy broadcasting (constants may lack the batch dim)."""
+    if a.ndim < out.ndim:
+        a = a.reshape((1,) * (out.ndim - a.ndim) + a.shape)
+    return a
+
+
+@binder(Op.ADD, Op.SUB)
+def _bind_add(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input1_offset"], a["input2_offset"], a["output_offset"], a["left_shift"],
+                  a["input1_multiplier"], a["input1_shift"], a["input2_multiplier"], a["input2_shift"],
+                  a["output_multiplier"], a["output_shift"], a["act_min"], a["act_max"],
+                  1 if node.op == Op.ADD else -1], np.int64)
+    x1, x2, o4 = _broadcast_pair(ins[0], ins[1], out)
+    return lambda: elementwise.add_sub_s8(x1, x2, q, o4)
+
+
+@binder(Op.MUL)
+def _bind_mul(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input1_offset"], a["input2_offset"], a["output_offset"], a["output_multiplier"],
+                  a["output_shift"], a["act_min"], a["act_max"]], np.int64)
+    x1, x2, o4 = _broadcast_pair(ins[0], ins[1], out)
+    return lambda: elementwise.mul_s8(x1, x2, q, o4)
+
+
+@binder(Op.PRELU)
+def _bind_prelu(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["alpha_offset"], a["output_offset"], a["output_multiplier_1"],
+                  a["output_shift_1"], a["output_multiplier_2"], a["output_shift_2"]], np.int64)
+    x1, x2, o4 = _broadcast_pair(ins[0], ins[1], out)
+    return lambda: elementwise.prelu_s8(x1, x2, q, o4)
+
+
+@binder(Op.LUT)
+def _bind_lut(graph, node, ins, out, scratch):
+    table = np.ascontiguousarray(node.params["lut"], np.int8)
+    return lambda: elementwise.lut_s8(ins[0], table, out)
+
+
+@binder(Op.REQUANTIZE)
+def _bind_requant(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    x4, o4 = as4d(ins[0]), as4d(out)
+    return lambda: elementwise.requantize_s8(x4, q, o4)
+
+
+@binder(Op.SOFTMAX)
+def _bind_softmax(graph, node, ins, out, scratch):
+    table = np.ascontiguousarray(node.params["exp_table"], np.int32)
+    x2 = ins[0].reshape(-1, ins[0].shape[-1])
+    o2 = out.reshape(-1, out.shape[-1])
+    return lambda: elementwise.softmax_s8(x2, table, o2)
+
+
+@binder(Op.CONCATENATION)
+def _bind_concat(graph, node, ins, out, scratch):
+    axis = node.attrs["axis"]
+    steps, start = [], 0
+    out_offset = node.attrs["output_offset"]
+    for x, (off, m, s) in zip(ins, node.params["requant"]):
+        size = x.shape[axis]
+        index = [slice(None)] * out.ndim
+        index[axis] = slice(start, start + size)
+        dst = out[tuple(index)]
+        start += size
+        if m == 0:
+            steps.append((np.copyto, (dst, x)))
+        else:
+            q = np.array([off, out_offset, m, s], np.int64)
+            steps.append((elementwise.requantize_s8, (as4d(x), q, as4d(dst))))
+
+    def run():
+        for fn, args in steps:
+            fn(*args)
+    return run
+
+
+@binder(Op.RESHAPE)
+def _bind_reshape(graph, node, ins, out, scratch):
+    src = ins[0].reshape(out.shape)
+    return lambda: np.copyto(out, src)
+
+
+@binder(Op.TRANSPOSE)
+def _bind_transpose(graph, node, ins, out, scratch):
+    src = ins[0].transpose(node.attrs["perm"])
+    return lambda: np.copyto(out, src)
+
+
+@binder(Op.PAD)
+def _bind_pad(graph, node, ins, out, scratch):
+    pads = node.attrs["pads"]
+    inner = out[tuple(slice(b, out.shape[i] - e) for i, (b, e) in enumerate(pads))]
+    value = node.attrs["pad_value_q"]
+
+    def run():
+        out.fill(value)
+        np.copyto(inner, ins[0])
+    return run
+
+
+@binder(Op.RESIZE_NEAREST)
+def _bind_resize(graph, node, ins, out, scratch):
+    fh, fw = node.attrs["scale"]
+    n, h, w, c = ins[0].shape
+    dst = out.reshape(n, h, fh, w, fw, c)
+    src = ins[0][:, :, None, :, None, :]
+    return lambda: np.copyto(dst, src)
+
+
+def bind(graph, node, ins, out, scratch):
+    fn = BINDERS.get(node.op)
+    if fn is None:
+        raise NotImplementedError(f"no int8 kernel for {node.op.value} (node {node.name})")
+    return fn(graph, node, ins, out, scratch)

@@ -1,0 +1,193 @@
+"""Metrics (top-1, agreement, RMSE, MAE, cosine, SQNR, per-layer SQNR), layer tables, and
+evaluation of a blob against the float reference of its source model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tinycnn.costs import node_macs, node_params, node_weight_bytes
+from tinycnn.ir import Graph
+
+
+# ---------------- metrics ----------------
+
+def sqnr_db(reference, test) -> float:
+    reference = np.asarray(reference, np.float64)
+    noise = np.sum((reference - np.asarray(test, np.float64)) ** 2)
+    signal = np.sum(reference ** 2)
+    if noise == 0:
+        return float("inf")
+    return float(10 * np.log10(signal / noise)) if signal > 0 else float("-inf")
+
+
+def compare_outputs(reference, test, labels=None) -> dict:
+    r = np.asarray(reference, np.float64).reshape(len(reference), -1)
+    t = np.asarray(test, np.float64).reshape(len(test), -1)
+    cos = np.sum(r * t, axis=1) / np.maximum(np.linalg.norm(r, axis=1) * np.linalg.norm(t, axis=1), 1e-30)
+    m = {"n": int(len(r)), "rmse": float(np.sqrt(np.mean((r - t) ** 2))),
+         "mae": float(np.mean(np.abs(r - t))), "max_abs_error": float(np.max(np.abs(r - t))),
+         "cosine": float(np.mean(cos)), "sqnr_db": sqnr_db(r, t)}
+    if r.shape[1] > 1:
+        m["top1_agreement"] = float(np.mean(r.argmax(1) == t.argmax(1)))
+        if labels is not None:
+            m["accuracy_reference"] = float(np.mean(r.argmax(1) == labels))
+            m["accuracy_test"] = float(np.mean(t.argmax(1) == labels))
+    return m
+
+
+# ---------------- tables ----------------
+
+def format_table(rows: list, columns: list, title: str | None = None) -> str:
+    """rows: list of dicts; columns: list of (key, header)."""
+    cells = [[h for _, h in columns]] + [[_fmt(r.get(k)) for k, _ in columns] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(columns))]
+    lines = [title] if title else []
+    for j, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if j and _numeric(c) else c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _numeric(s):
+    return s.replace(".", "", 1).replace("-", "", 1).replace(",", "").replace("%", "").isdigit()
+
+
+def _fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v != v or abs(v) == float("inf"):
+            return str(v)
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (tuple, list)):
+        return "x".join(str(d) for d in v)
+    return str(v)
+
+
+def describe(graph: Graph, blob_path=None) -> dict:
+    """Per-layer rows and totals for `tinycnn info`."""
+    rows = []
+    for node in graph.nodes:
+        out = graph.tensors[node.outputs[0]]
+        wdt = ""
+        if len(node.inputs) > 1 and node.inputs[1] and graph.tensors[node.inputs[1]].is_const:
+            w = graph.tensors[node.inputs[1]]
+            wdt = node.attrs.get("weight_bits_label") or w.dtype
+            if w.quant is not None and w.quant.per_channel:
+                wdt += "/ch"
+        rows.append({"name": node.attrs.get("source_name", node.name),
+                     "op": node.op.value + (f"({node.attrs['source_op_type']})"
+                                            if "source_op_type" in node.attrs else ""),
+                     "source_op": node.attrs.get("source_op", ""),
+                     "output_shape": list(out.shape[1:]), "dtype": out.dtype, "weights": wdt,
+                     "params": node_params(graph, node), "macs": node_macs(graph, node),
+                     "weight_bytes": node_weight_bytes(graph, node)})
+    totals = {"layers": len(rows), "params": sum(r["params"] for r in rows),
+              "macs": sum(r["macs"] for r in rows),
+              "weight_bytes": sum(r["weight_bytes"] for r in rows)}
+    if blob_path is not None:
+        totals["blob_bytes"] = os.path.getsize(blob_path)
+    return {"name": graph.name, "meta": graph.meta, "rows": rows, "totals": totals,
+            "inputs": [(n, graph.tensors[n].shape, graph.tensors[n].dtype,
+                        graph.tensors[n].quant.to_json() if graph.tensors[n].quant else None)
+                       for n in graph.inputs],
+            "outputs": [(n, graph.tensors[n].shape, graph.tensors[n].dtype,
+                         graph.tensors[n].quant.to_json() if graph.tensors[n].quant else None)
+                        for n in graph.outputs]}
+
+
+INFO_COLUMNS = [("name", "layer"), ("op", "op"), ("output_shape", "output"), ("dtype", "dtype"),
+                ("weights", "weights"), ("params", "params"), ("macs", "MACs"),
+                ("weight_bytes", "bytes")]
+
+
+def format_info(d: dict) -> str:
+    meta = d["meta"]
+    head = [f"model: {d['name']}   source: {meta.get('source_format', '?')} "
+            f"({Path(meta.get('source_path', '?')).name})   scheme: {meta.get('scheme', 'float32')}"
+            + (f"   calibration: {meta['calibration']}" if "calibration" in meta else "")]
+    for kind in ("inputs", "outputs"):
+        for name, shape, dtype, q in d[kind]:
+            qs = f" scale={q['scale'][0]:.6g} zero_point={q['zero_point'][0]}" if q else ""
+            head.append(f"{kind[:-1]}: {name} {list(shape)} {dtype}{qs}")
+    t = d["totals"]
+    foot = (f"total: {t['layers']} layers, {t['params']:,} params, {t['macs']:,} MACs/inference, "
+            f"{t['weight_bytes']:,} bytes of weights" +
+            (f", blob {t['blob_bytes']:,} bytes" if "blob_bytes" in t else ""))
+    return "\n".join(head) + "\n\n" + format_table(d["rows"], INFO_COLUMNS) + "\n" + foot
+
+
+# ---------------- evaluation ----------------
+
+def run_reference(reference_path, x: np.ndarray) -> np.ndarray:
+    """Float reference outputs in the source layout: ONNX Runtime for .onnx, the tinycnn float
+    IR (itself verified against the framework in the tests) for other formats."""
+    reference_path = Path(reference_path)
+    if reference_path.suffix.lower() == ".onnx":
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(reference_path), providers=["CPUExecutionProvider"])
+        return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
+    from tinycnn.convert import import_model
+    from tinycnn.runtime import Model
+    graph = import_model(reference_path)
+    return Model(graph).run(x)
+
+
+def per_layer_sqnr(float_graph: Graph, quant_graph: Graph, x_nhwc: np.ndarray) -> list:
+    """SQNR of every quantized activation against the same tensor in the float graph."""
+    from tinycnn.reference.float_ops import run_float
+    from tinycnn.runtime import Model
+    fvals = run_float(float_graph, [x_nhwc], keep_all=True)
+    model = Model(quant_graph)
+    xq = model.quantize_input(x_nhwc)
+    model.run_quantized([xq], batch_size=len(xq))
+    plan = model.plan(len(xq))
+    rows = []
+    for node in quant_graph.nodes:
+        name = node.outputs[0]
+        if name not in fvals:
+            continue
+        q = quant_graph.tensors[name].quant
+        deq = (plan.buffers[name].astype(np.float64) - q.zero_point[0]) * q.scale[0]
+        rows.append({"name": node.attrs.get("source_name", node.name), "op": node.op.value,
+                     "sqnr_db": sqnr_db(fvals[name], deq)})
+    return rows
+
+
+def evaluate(blob_path, reference, data, per_layer=False, batch_size=256) -> dict:
+    """Run the blob and the float reference on the same data; return metrics."""
+    from tinycnn.dataset import load_labeled
+    from tinycnn.runtime import load
+    x, y = load_labeled(data)
+    model = load(blob_path)
+    test = model.run(x, batch_size=batch_size)
+    ref = run_reference(reference, x)
+    result = compare_outputs(ref, test, y)
+    result.update(blob=str(blob_path), reference=str(reference), data=str(data))
+    if per_layer and model.quantized:
+        from tinycnn.convert import import_model, to_nhwc
+        fg = import_model(reference)
+        result["per_layer"] = per_layer_sqnr(fg, model.graph, to_nhwc(fg, x[:min(len(x), 64)]))
+    return result
+
+
+def format_eval(m: dict) -> str:
+    lines = [f"samples: {m['n']}"]
+    if "accuracy_reference" in m:
+        lines.append(f"top-1 accuracy   float reference: {m['accuracy_reference']:.2%}   "
+                     f"tinycnn: {m['accuracy_test']:.2%}   "
+                     f"(drop {100 * (m['accuracy_reference'] - m['accuracy_test']):.2f} points)")
+    if "top1_agreement" in m:
+        lines.append(f"top-1 agreement with float: {m['top1_agreement']:.2%}")
+    lines.append(f"output SQNR: {m['sqnr_db']:.1f} dB   cosine: {m['cosine']:.5f}   RMSE: {m['rmse']:.4g}   "
+                 f"MAE: {m['mae']:.4g}   max |err|: {m['max_abs_error']:.4g}")
+    if m.get("per_layer"):
+        lines.append("")
+        lines.append(format_table(m["per_layer"], [("name", "layer"), ("op", "op"), ("sqnr_db", "SQNR dB")],
+                                  "per-layer SQNR (int8 vs float IR, first 64 samples):"))
+    return "\n".join(lines)

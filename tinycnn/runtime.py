@@ -1,0 +1,144 @@
+"""Load a blob, plan buffers once per batch size, run the nodes in order.
+
+The plan step allocates every activation buffer and scratch area and binds every kernel call;
+``run`` then only quantizes the input into the input buffer, calls the bound kernels, and
+dequantizes the outputs. An allocator can be injected (firmware_sim places every activation
+in one arena)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.ir import DTYPES, Graph
+from tinycnn.kernels.registry import bind
+from tinycnn.quant.int8 import quantize_values
+from tinycnn.reference.float_ops import run_float
+
+LAYOUT_TO_NHWC = {"NCHW": (0, 2, 3, 1)}
+NHWC_TO_LAYOUT = {"NCHW": (0, 3, 1, 2)}
+
+
+def default_allocator(name, shape, dtype):
+    return np.zeros(shape, dtype)
+
+
+class ExecutionPlan:
+    """Buffers and bound kernel calls for one batch size."""
+
+    def __init__(self, graph: Graph, batch: int, allocate=default_allocator):
+        self.graph, self.batch = graph, batch
+        self.buffers = {}
+        self.scratch_bytes = 0
+        for name in graph.inputs:
+            t = graph.tensors[name]
+            self.buffers[name] = allocate(name, t.concrete_shape(batch), DTYPES[t.dtype])
+        self.calls = []
+        for node in graph.nodes:
+            t_out = graph.tensors[node.outputs[0]]
+            out = allocate(node.outputs[0], t_out.concrete_shape(batch), DTYPES[t_out.dtype])
+            self.buffers[node.outputs[0]] = out
+            ins = [graph.tensors[i].data if graph.tensors[i].is_const else self.buffers[i]
+                   for i in node.inputs if i]
+            self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
+
+    def _scratch(self, node, allocate):
+        def scratch(count, dtype):
+            self.scratch_bytes = max(self.scratch_bytes, count * np.dtype(dtype).itemsize)
+            return allocate(f"{node.name}::scratch", (count,), dtype)
+        return scratch
+
+    def run(self):
+        for call in self.calls:
+            call()
+
+
+class Model:
+    """A loaded blob, ready to run. ``run`` takes float input in the source model's layout."""
+
+    def __init__(self, graph: Graph, path=None):
+        self.graph = graph
+        self.path = path
+        _freeze_constants(graph)  # weights live in "flash": read-only, one kernel specialization
+        self.quantized = graph.tensors[graph.inputs[0]].dtype != "float32"
+        self._plans = {}
+
+    # ---- layout / quantization at the edges ----
+    def _to_nhwc(self, x, idx):
+        layout = self.graph.meta.get("input_layouts", ["NHWC"])[idx]
+        x = np.asarray(x, np.float32)
+        shape = self.graph.tensors[self.graph.inputs[idx]].shape
+        if x.ndim == len(shape) - 1:
+            x = x[None]
+        if layout in LAYOUT_TO_NHWC and x.ndim == 4:
+            x = x.transpose(LAYOUT_TO_NHWC[layout])
+        return np.ascontiguousarray(x)
+
+    def _from_nhwc(self, y, idx):
+        layouts = self.graph.meta.get("output_layouts", [])
+        layout = layouts[idx] if idx < len(layouts) else "plain"
+        if layout in NHWC_TO_LAYOUT and y.ndim == 4:
+            y = y.transpose(NHWC_TO_LAYOUT[layout])
+        return np.ascontiguousarray(y)
+
+    def quantize_input(self, x_nhwc, idx=0):
+        t = self.graph.tensors[self.graph.inputs[idx]]
+        info = np.iinfo(DTYPES[t.dtype])
+        return quantize_values(x_nhwc, t.quant, info.min, info.max, DTYPES[t.dtype])
+
+    def dequantize_output(self, y, idx=0):
+        q = self.graph.tensors[self.graph.outputs[idx]].quant
+        return ((y.astype(np.float32) - q.zero_point[0]) * q.scale[0]).astype(np.float32)
+
+    def plan(self, batch: int) -> ExecutionPlan:
+        if batch not in self._plans:
+            self._plans = {batch: ExecutionPlan(self.graph, batch)}  # keep one plan
+        return self._plans[batch]
+
+    # ---- public ----
+    def run_quantized(self, inputs_q: list, batch_size: int = 256) -> list:
+        """int8 NHWC inputs -> int8 NHWC outputs (no edge conversion)."""
+        n = len(inputs_q[0])
+        outs = [[] for _ in self.graph.outputs]
+        for start in range(0, n, batch_size):
+            chunk = [x[start:start + batch_size] for x in inputs_q]
+            plan = self.plan(len(chunk[0]))
+            for name, x in zip(self.graph.inputs, chunk):
+                np.copyto(plan.buffers[name], x)
+            plan.run()
+            for k, name in enumerate(self.graph.outputs):
+                outs[k].append(plan.buffers[name].copy())
+        return [np.concatenate(o) for o in outs]
+
+    def run(self, *inputs, batch_size: int = 256):
+        """Float inputs in the source layout -> float outputs in the source layout.
+        Returns one array for single-output models, else a list."""
+        xs = [self._to_nhwc(x, i) for i, x in enumerate(inputs)]
+        if self.quantized:
+            ys = self.run_quantized([self.quantize_input(x, i) for i, x in enumerate(xs)], batch_size)
+            ys = [self.dequantize_output(y, i) for i, y in enumerate(ys)]
+        else:
+            ys = run_float(self.graph, xs)
+        ys = [self._from_nhwc(y, i) for i, y in enumerate(ys)]
+        return ys[0] if len(ys) == 1 else ys
+
+    @property
+    def input_shapes(self):
+        return [self.graph.tensors[i].shape for i in self.graph.inputs]
+
+
+def _freeze_constants(graph):
+    for t in graph.tensors.values():
+        if t.is_const and t.data.flags.writeable:
+            t.data = t.data.copy()
+            t.data.flags.writeable = False
+    for node in graph.nodes:
+        for k, v in node.params.items():
+            if v.flags.writeable:
+                v = v.copy()
+                v.flags.writeable = False
+                node.params[k] = v
+
+
+def load(path) -> Model:
+    """Read and validate a .tcnn blob and prepare it for running."""
+    from tinycnn.blob.reader import read_blob
+    return Model(read_blob(path), path=str(path))
