@@ -119,6 +119,25 @@ class _Importer:
             arr = arr.reshape((1,) * (4 - arr.ndim) + arr.shape).transpose(NCHW_TO_NHWC)
         return arr
 
+    def fold_constant_node(self, node):
+        """Shape arithmetic and other all-constant subgraphs: evaluated once here with the
+        ONNX reference evaluator, so any op is accepted on constants."""
+        from onnx import helper
+        from onnx.reference import ReferenceEvaluator
+        ins = [i for i in node.input if i]
+        graph = helper.make_graph(
+            [node], "fold", [helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(
+                self.consts[i].dtype), self.consts[i].shape) for i in ins],
+            [helper.make_tensor_value_info(o, 0, None) for o in node.output])
+        opset = [o for o in self.model.opset_import if o.domain in ("", "ai.onnx")]
+        model = helper.make_model(graph, opset_imports=opset)
+        try:
+            outs = ReferenceEvaluator(model).run(None, {i: self.consts[i] for i in ins})
+        except Exception as exc:
+            self.fail(f"cannot evaluate this op on constant inputs ({exc})")
+        for name, value in zip(node.output, outs):
+            self.consts[name] = np.asarray(value)
+
     # ---------- driver ----------
     def run(self) -> Graph:
         g = self.model.graph
@@ -145,6 +164,10 @@ class _Importer:
                                    "supported: rank 4 (NCHW images) and rank 2 (features)")
         for node in g.node:
             self.node = node
+            if node.input and all((not i) or self.is_const(i) for i in node.input) \
+                    and node.op_type != "Constant":
+                self.fold_constant_node(node)
+                continue
             handler = HANDLERS.get(node.op_type)
             if handler is None:
                 self.fail("op not supported", supported=HANDLERS)
