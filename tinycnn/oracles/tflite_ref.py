@@ -90,9 +90,58 @@ def run(model_path, inputs: Sequence[np.ndarray] | np.ndarray, python=None,
     return [res[f"out_{i}"] for i in range(n)]
 
 
-def run_with_intermediates(model_path, x, python=None, timeout: float = 600) -> dict[int, np.ndarray]:
+def _expose_all_tensors(model_data: bytes) -> bytes | None:
+    """Return a copy of the model whose subgraph-0 outputs list every
+    non-constant tensor, or None if no flatbuffer schema is importable.
+
+    Needed because tflite-runtime 2.14 runs ADD/SUB/SOFTMAX/... *in place*
+    (output reuses input 0's buffer when that input has a single consumer),
+    even with ``experimental_preserve_all_tensors=True``: the input tensor then
+    reads back as the op's output.  Graph outputs are never overwritten, and
+    listing extra outputs does not change any computed value.
+    """
+    try:
+        import flatbuffers
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+    except ImportError:
+        return None
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(model_data), 0))
+    sg = m.subgraphs[0]
+    outs = [int(i) for i in sg.outputs]
+    ins = {int(i) for i in sg.inputs}
+    for idx, t in enumerate(sg.tensors):
+        buf = m.buffers[t.buffer] if t.buffer is not None and t.buffer < len(m.buffers) else None
+        const = buf is not None and buf.data is not None and len(buf.data) > 0
+        if not const and idx not in ins and idx not in outs:
+            outs.append(idx)
+    sg.outputs = outs
+    b = flatbuffers.Builder(len(model_data) + 4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def run_with_intermediates(model_path, x, python=None, timeout: float = 600,
+                           expose_outputs: bool = True) -> dict[int, np.ndarray]:
     """Run one sample (batch 1 or no batch axis) with ``experimental_preserve_all_tensors=True``
-    and return ``{tensor_index: value}`` for every readable tensor (constants included)."""
+    and return ``{tensor_index: value}`` for every readable tensor (constants included).
+
+    With ``expose_outputs`` (default) the model is first rewritten so that every
+    intermediate tensor is a graph output (see ``_expose_all_tensors``): without
+    it tflite-runtime's in-place ops clobber some intermediates.  Tensor indices
+    are unchanged.  The rewrite needs ``flatbuffers`` and ``tflite-micro``'s
+    schema module; if they are missing the model is run as is.
+    """
     xs = [x] if isinstance(x, np.ndarray) or not isinstance(x, (list, tuple)) else list(x)
-    res = _call(model_path, xs, "intermediates", python, timeout)
+    patched = None
+    if expose_outputs:
+        with open(os.fspath(model_path), "rb") as f:
+            patched = _expose_all_tensors(f.read())
+    if patched is None:
+        res = _call(model_path, xs, "intermediates", python, timeout)
+    else:
+        with tempfile.TemporaryDirectory(prefix="tinycnn_tflref_m_") as d:
+            mp = os.path.join(d, "model.tflite")
+            with open(mp, "wb") as f:
+                f.write(patched)
+            res = _call(mp, xs, "intermediates", python, timeout)
     return {int(k[2:]): v for k, v in res.items() if k.startswith("t_")}
