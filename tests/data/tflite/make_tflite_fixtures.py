@@ -512,7 +512,18 @@ def write_readme(manifest):
     for n, v in sorted(manifest.items()):
         io = {"int8": "int8", "float_io": "float32", "float32": "float32", "uint8": "uint8"}[v["mode"]]
         lines.append(f"| `{n}` | {io} | {' '.join(v['ops'])} | {v['metric']} | {DESCRIPTIONS.get(n, '')} |")
-    lines.append("")
+    lines += [
+        "",
+        "Notes:",
+        "- Conv/depthwise weights are per-channel int8; TF 2.21 also quantizes FULLY_CONNECTED weights per-channel",
+        "  (FC op version 4). The int8 models' input is scale 1/255, zero point -128.",
+        "- `check_oracles.py` result: TFLM == tflite-runtime 2.14 BUILTIN_REF bit for bit on all 100 samples and on",
+        "  every intermediate tensor for all fixtures except: `misc_ops` (56/100 samples identical) because its",
+        "  standalone RELU6 has output scale != input scale and TFLM's RELU6 only clamps in the input's quantized",
+        "  domain (no requantization) while TFLite requantizes; and `legacy_uint8`, which TFLM refuses",
+        "  (\"Hybrid models are not supported\", CONV_2D prepare fails). TFLM is the reference that counts.",
+        "",
+    ]
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write("\n".join(lines))
 
