@@ -516,7 +516,7 @@ def write_readme(manifest):
         "",
         "Notes:",
         "- Conv/depthwise weights are per-channel int8; TF 2.21 also quantizes FULLY_CONNECTED weights per-channel",
-        "  (FC op version 4). The int8 models' input is scale 1/255, zero point -128.",
+        "  (FC op version 4). The int8 digit models' input is scale 1/255, zero point -128 (ds_cnn_kws differs).",
         "- `check_oracles.py` result: TFLM == tflite-runtime 2.14 BUILTIN_REF bit for bit on all 100 samples and on",
         "  every intermediate tensor for all fixtures except: `misc_ops` (56/100 samples identical) because its",
         "  standalone RELU6 has output scale != input scale and TFLM's RELU6 only clamps in the input's quantized",
