@@ -121,3 +121,73 @@ def branchy_net():
 
 ALL = {"conv_net": conv_net, "depthwise_residual_net": depthwise_residual_net,
        "branchy_net": branchy_net}
+
+
+# ---------------- MobileNet-style graphs with random (He-scaled) weights ----------------
+
+def _he(cout, cin_per_group, k):
+    return (RNG.standard_normal((cout, cin_per_group, k, k)) * np.sqrt(2.0 / (cin_per_group * k * k))).astype(np.float32)
+
+
+class _Net(G):
+    def conv_bn_act(self, x, cin, cout, k=1, stride=1, group=1, act="relu6"):
+        """Conv + BatchNorm (+ ReLU6). A linear (act=None) projection gets BN gammas around 0.3,
+        as trained residual branches have, so the residual stream stays well-conditioned."""
+        w = self.init(_he(cout, cin // group, k))
+        gamma = (1 + _w(cout, scale=0.1)) * (1.0 if act else 0.3)
+        pad = k // 2
+        x = self.node("Conv", [x, w], kernel_shape=[k, k], strides=[stride, stride], group=group,
+                      pads=[pad, pad, pad, pad])
+        x = self.node("BatchNormalization", [x, self.init(gamma), self.init(_w(cout, scale=0.1)),
+                                             self.init(_w(cout, scale=0.1)), self.init(1 + np.abs(_w(cout, scale=0.1)))],
+                      epsilon=1e-5)
+        if act == "relu6":
+            x = self.node("Clip", [x, self.init(np.float32(0)), self.init(np.float32(6))])
+        return x
+
+    def head(self, x, c, classes=10):
+        x = self.node("GlobalAveragePool", [x])
+        x = self.node("Flatten", [x], axis=1)
+        return self.node("Gemm", [x, self.init(_w(classes, c, scale=1 / np.sqrt(c))), self.init(_w(classes))],
+                         transB=1)
+
+
+def _ch(c, alpha):
+    return max(8, int(c * alpha + 4) // 8 * 8)
+
+
+def mobilenet_v1(alpha=0.25, res=96, classes=10):
+    """MobileNetV1 (Howard et al. 2017): 3x3 s2 stem, 13 depthwise-separable blocks."""
+    g = _Net((1, 3, res, res))
+    c = _ch(32, alpha)
+    x = g.conv_bn_act("input", 3, c, k=3, stride=2)
+    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    for cout, s in cfg:
+        co = _ch(cout, alpha)
+        x = g.conv_bn_act(x, c, c, k=3, stride=s, group=c)
+        x = g.conv_bn_act(x, c, co, k=1)
+        c = co
+    return g.model(g.head(x, c, classes)), g.in_shape
+
+
+def mobilenet_v2(alpha=0.5, res=96, classes=10):
+    """MobileNetV2 (Sandler et al. 2018): inverted residuals with linear bottlenecks."""
+    g = _Net((1, 3, res, res))
+    c = _ch(32, alpha)
+    x = g.conv_bn_act("input", 3, c, k=3, stride=2)
+    cfg = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+    for t, cout, n, s in cfg:
+        co = _ch(cout, alpha)
+        for i in range(n):
+            stride = s if i == 0 else 1
+            y = x
+            hidden = c * t
+            if t != 1:
+                y = g.conv_bn_act(y, c, hidden, k=1)
+            y = g.conv_bn_act(y, hidden, hidden, k=3, stride=stride, group=hidden)
+            y = g.conv_bn_act(y, hidden, co, k=1, act=None)
+            x = g.node("Add", [x, y]) if stride == 1 and c == co else y
+            c = co
+    last = _ch(1280, max(alpha, 1.0))
+    x = g.conv_bn_act(x, c, last, k=1)
+    return g.model(g.head(x, last, classes)), g.in_shape

@@ -1,0 +1,104 @@
+"""The blob: round trip, and every kind of corruption detected before a kernel runs."""
+import struct
+
+import numpy as np
+import pytest
+
+import tinycnn
+from tests.conftest import DATA
+from tinycnn.blob.format import HEADER
+from tinycnn.blob.reader import graph_from_bytes, read_blob
+from tinycnn.errors import BlobError
+
+EX = DATA.parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def blob(tmp_path_factory):
+    return tinycnn.convert(EX / "digits_cnn.onnx", calib=EX / "digits_calib.npz",
+                           output=tmp_path_factory.mktemp("b") / "d.tcnn")
+
+
+def test_roundtrip_preserves_graph(blob):
+    from tinycnn.blob.writer import graph_to_bytes
+    g = read_blob(blob)
+    again = graph_from_bytes(graph_to_bytes(g))
+    assert [n.op for n in again.nodes] == [n.op for n in g.nodes]
+    for name, t in g.tensors.items():
+        if t.is_const:
+            np.testing.assert_array_equal(t.data, again.tensors[name].data)
+    for a, b in zip(g.nodes, again.nodes):
+        assert a.attrs == b.attrs
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_payload_is_aligned(blob):
+    raw = blob.read_bytes()
+    _, _, _, _, _, _, pay_off, _, _ = HEADER.unpack_from(raw)
+    assert pay_off % 16 == 0
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: r[:20], "too short"),
+    (lambda r: r[:-7], "truncated"),
+    (lambda r: b"XXXX" + r[4:], "not a tinycnn blob"),
+    (lambda r: r[:4] + struct.pack("<H", 99) + r[6:], "version 99"),
+    (lambda r: r[:-1] + bytes([r[-1] ^ 0xFF]), "checksum"),
+    (lambda r: r[:200] + bytes([r[200] ^ 0x01]) + r[201:], "checksum"),
+])
+def test_corruption_is_detected(blob, tmp_path, damage, message):
+    bad = tmp_path / "bad.tcnn"
+    bad.write_bytes(damage(blob.read_bytes()))
+    with pytest.raises(BlobError, match=message):
+        tinycnn.load(bad)
+
+
+def test_out_of_bounds_array_detected_even_with_valid_crc(blob, monkeypatch):
+    """A blob whose checksum is valid but whose array table points outside the payload
+    (a writer bug, or a crafted file) is refused by the bounds check."""
+    from tinycnn.blob import writer
+    original = writer._Payload.add
+
+    def bad_add(self, array):
+        ref = original(self, array)
+        ref["offset"] += 1 << 20
+        return ref
+    g = read_blob(blob)
+    monkeypatch.setattr(writer._Payload, "add", bad_add)
+    raw = writer.graph_to_bytes(g)
+    with pytest.raises(BlobError, match="outside the payload"):
+        graph_from_bytes(raw)
+
+
+def test_shape_mismatch_detected(blob, monkeypatch):
+    from tinycnn.blob import writer
+    original = writer._Payload.add
+
+    def bad_add(self, array):
+        ref = original(self, array)
+        ref["shape"] = [ref["shape"][0] + 1] + ref["shape"][1:] if ref["shape"] else [2]
+        return ref
+    g = read_blob(blob)
+    monkeypatch.setattr(writer._Payload, "add", bad_add)
+    with pytest.raises(BlobError, match="does not match"):
+        graph_from_bytes(writer.graph_to_bytes(g))
+
+
+def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
+    """A failed write leaves neither a partial blob nor a temp file behind."""
+    import tinycnn.blob.writer as writer
+    target = tmp_path / "out.tcnn"
+
+    def boom(graph):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(writer, "graph_to_bytes", boom)
+    with pytest.raises(RuntimeError):
+        tinycnn.convert(EX / "digits_cnn.onnx", calib=EX / "digits_calib.npz", output=target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_are_read_only_after_load(blob):
+    m = tinycnn.load(blob)
+    consts = [t.data for t in m.graph.tensors.values() if t.is_const]
+    assert consts and all(not a.flags.writeable for a in consts)
