@@ -25,6 +25,8 @@ class Op(str, Enum):
     FULLY_CONNECTED = "FULLY_CONNECTED"
     BINARY_CONV_2D = "BINARY_CONV_2D"
     BINARY_FULLY_CONNECTED = "BINARY_FULLY_CONNECTED"
+    BINARIZE = "BINARIZE"  # int8 -> 1-bit packed sign words (tinycnn/bitpack.py)
+    BINARY_MAX_POOL_2D = "BINARY_MAX_POOL_2D"  # max pool on packed sign words
     # pooling / reductions
     MAX_POOL_2D = "MAX_POOL_2D"
     AVERAGE_POOL_2D = "AVERAGE_POOL_2D"

@@ -170,6 +170,11 @@ def binary_fully_connected(node, x, w, b=None):
     return binary_fully_connected_float(node, x, w, b)
 
 
+def _binary_float():
+    from tinycnn.reference import binary_float
+    return binary_float
+
+
 FLOAT_OPS = {
     Op.CONV_2D: conv_2d, Op.DEPTHWISE_CONV_2D: depthwise_conv_2d, Op.FULLY_CONNECTED: fully_connected,
     Op.MAX_POOL_2D: max_pool_2d, Op.AVERAGE_POOL_2D: average_pool_2d, Op.MEAN: mean,
@@ -177,6 +182,8 @@ FLOAT_OPS = {
     Op.PRELU: prelu, Op.CONCATENATION: concatenation, Op.RESHAPE: reshape, Op.TRANSPOSE: transpose,
     Op.PAD: pad, Op.RESIZE_NEAREST: resize_nearest, Op.SOFTMAX: softmax, Op.BATCH_NORM: batch_norm,
     Op.BINARY_CONV_2D: binary_conv_2d, Op.BINARY_FULLY_CONNECTED: binary_fully_connected,
+    Op.BINARIZE: lambda node, x: _binary_float().binarize_float(node, x),
+    Op.BINARY_MAX_POOL_2D: lambda node, x: _binary_float().binary_max_pool_2d_float(node, x),
     **{op: unary for op in (Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID,
                             Op.HARD_SWISH, Op.SILU)},
 }

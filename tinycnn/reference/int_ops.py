@@ -156,6 +156,11 @@ INT_OPS = {
 }
 
 
+from tinycnn.reference.binary_int import BINARY_INT_OPS  # noqa: E402  (1-bit ops)
+
+INT_OPS.update(BINARY_INT_OPS)
+
+
 def run_int(graph, inputs_q: list, keep_all=False):
     """Run a quantized graph with the NumPy integer reference. inputs_q: int8 NHWC arrays."""
     values = dict(zip(graph.inputs, inputs_q))
