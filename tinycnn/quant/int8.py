@@ -139,7 +139,7 @@ def quantize_int8(graph: Graph, obs: RangeObserver, cfg: QuantConfig | None = No
             d = np.arange(256, dtype=np.float64)
             new.params["exp_table"] = np.round(np.exp(-beta * in_scale * d) * (1 << 20)).astype(np.int32)
         for i in new.inputs:  # constant operands of elementwise ops
-            if i and fg.tensors[i].is_const and i not in qg.tensors:
+            if i and i in fg.tensors and fg.tensors[i].is_const and i not in qg.tensors:
                 _quantize_const_operand_into(qg, fg, i)
         qg.nodes.append(new)
     qg.outputs = list(fg.outputs)
