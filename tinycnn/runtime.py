@@ -41,9 +41,14 @@ class ExecutionPlan:
             self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
 
     def _scratch(self, node, allocate):
-        def scratch(count, dtype):
-            self.scratch_bytes = max(self.scratch_bytes, count * np.dtype(dtype).itemsize)
-            return allocate(f"{node.name}::scratch", (count,), dtype)
+        """Per-node scratch. ``host_only`` buffers (the CPU fast paths' GEMM operands) are
+        plain host memory, not part of a device arena; the others go through ``allocate``."""
+        def scratch(shape, dtype, host_only=False):
+            shape = (shape,) if np.isscalar(shape) else tuple(shape)
+            if host_only:
+                return np.zeros(shape, dtype)
+            self.scratch_bytes = max(self.scratch_bytes, int(np.prod(shape)) * np.dtype(dtype).itemsize)
+            return allocate(f"{node.name}::scratch", shape, dtype)
         return scratch
 
     def run(self):

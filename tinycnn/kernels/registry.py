@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.ir import Op
-from tinycnn.kernels import conv, elementwise, pool
+from tinycnn.kernels import conv, conv_gemm, elementwise, pool
 
 BINDERS = {}
+# The exact float32-GEMM convolution (tinycnn/kernels/conv_gemm.py) on the host; the direct
+# kernels (conv.py) are the MCU-shaped ones. Both are tested against the NumPy reference.
+HOST_FAST_PATHS = True
 
 
 def binder(*ops):
@@ -49,6 +52,11 @@ def _bind_conv(graph, node, ins, out, scratch):
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
     b = _i32(b)
     kh, kw = w.shape[1:3]
+    if HOST_FAST_PATHS:
+        fast = conv_gemm.make_gemm_conv(x, w, b, mult, shift, a, q, out,
+                                        lambda shape, dtype: scratch(shape, dtype, host_only=True))
+        if fast is not None:
+            return fast
     if (kh, kw) == (1, 1) and a["stride"] == [1, 1] and not any(a["pad"]) and a.get("groups", 1) == 1:
         return lambda: conv.conv_1x1_s8(x, w, b, mult, shift, q, out)
     geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("groups", 1)], np.int64)
@@ -222,7 +230,12 @@ def _bind_resize(graph, node, ins, out, scratch):
 
 
 def bind(graph, node, ins, out, scratch):
-    fn = BINDERS.get(node.op)
+    variant = node.attrs.get("kernel_variant")  # e.g. "tflm": TFLite-Micro-exact algorithm
+    fn = BINDERS.get((node.op, variant) if variant else node.op)
     if fn is None:
         raise NotImplementedError(f"no int8 kernel for {node.op.value} (node {node.name})")
     return fn(graph, node, ins, out, scratch)
+
+
+from tinycnn.kernels import bconv  # noqa: E402,F401  (registers the 1-bit binders)
+from tinycnn.kernels import tflite_ops  # noqa: E402,F401  (registers TFLM-exact variants)
