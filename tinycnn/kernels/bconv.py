@@ -1,0 +1,264 @@
+"""Binary (1-bit) kernels: XNOR-popcount convolution and fully connected layers, activation
+binarization and max pooling on packed words, Numba-compiled, plus their binders.
+
+Packed tensors are uint32 [N, H, W, words] (or [N, words]); bit 1 means -1, bit 0 means +1,
+channel c at bit c % 32 of word c // 32, unused bits 0 (tinycnn/bitpack.py, docs/binary.md).
+
+Every binary layer computes, per output pixel and channel, over K logical input bits:
+    dot = K - 2 * popcount(a XOR w)
+Padding ("SAME" convs): the patch is gathered with all-zero words (= +1) at padded taps.
+  pad_mode "one":  that is the semantics, K counts every tap.
+  pad_mode "zero": padded taps must contribute 0: K counts only valid taps and the popcounts
+                   the zero words added, popcount(w[oc, tap]) (precomputed per channel and tap
+                   at bind time, "wpop"), are subtracted: the correction term.
+Output transforms (the oracle is tinycnn/reference/binary_int.py):
+  packed: bit oc = dot < threshold[oc]  (batch norm + sign fused into one integer compare)
+  int8:   y = float32(dot * alpha[oc] + bias[oc]) (float64 multiply-add); clamp to [lo, hi];
+          q = round_half_away(y / output_scale) + output_zero_point, saturated to int8.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.bitpack import pack_int8_s1, popcount32, unpack_bits, words_for
+from tinycnn.ir import Op
+from tinycnn.jit import njit
+from tinycnn.kernels.registry import as4d, binder
+
+
+# ---------------- per-pixel pieces ----------------
+
+@njit
+def _row_dots(xrow, w2, k_bits, dots):
+    """dots[oc] = k_bits - 2 * popcount(xrow XOR w2[oc]) over the row's words."""
+    n_words = xrow.shape[0]
+    for oc in range(w2.shape[0]):
+        pc = 0
+        for i in range(n_words):
+            pc += popcount32(xrow[i] ^ w2[oc, i])
+        dots[oc] = k_bits - 2 * pc
+
+
+@njit
+def _conv_pixel_dots(x, n, oy, ox, w2, wpop, geom, kinfo, patch, padded, dots):
+    """Gather the packed patch of output pixel (oy, ox) and compute every channel's dot."""
+    in_h, in_w, nw = x.shape[1], x.shape[2], x.shape[3]
+    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    kh, kw, cin, zero_pad = kinfo[0], kinfo[1], kinfo[2], kinfo[3]
+    k = 0
+    tap = 0
+    n_pad = 0
+    for ky in range(kh):
+        iy = oy * sh - pt + ky * dh
+        for kx in range(kw):
+            ix = ox * sw - pl + kx * dw
+            if iy < 0 or iy >= in_h or ix < 0 or ix >= in_w:
+                for j in range(nw):
+                    patch[k + j] = 0
+                padded[n_pad] = tap
+                n_pad += 1
+            else:
+                for j in range(nw):
+                    patch[k + j] = x[n, iy, ix, j]
+            k += nw
+            tap += 1
+    if zero_pad == 0 or n_pad == 0:
+        _row_dots(patch, w2, kh * kw * cin, dots)
+        return
+    k_bits = (kh * kw - n_pad) * cin
+    for oc in range(w2.shape[0]):
+        pc = 0
+        for i in range(k):
+            pc += popcount32(patch[i] ^ w2[oc, i])
+        for j in range(n_pad):
+            pc -= wpop[oc, padded[j]]
+        dots[oc] = k_bits - 2 * pc
+
+
+@njit
+def _store_packed(dots, threshold, out_row):
+    cout = dots.shape[0]
+    for k in range(out_row.shape[0]):
+        word = np.uint32(0)
+        for oc in range(k * 32, min(cout, (k + 1) * 32)):
+            if dots[oc] < threshold[oc]:
+                word |= np.uint32(1) << np.uint32(oc - k * 32)
+        out_row[k] = word
+
+
+@njit
+def _store_int8(dots, alpha, bias, oq, out_row):
+    """oq = [output_scale, output_zero_point, clamp_lo, clamp_hi] (float64; +-inf = no clamp)."""
+    scale, zp = oq[0], oq[1]
+    lo, hi = np.float32(oq[2]), np.float32(oq[3])
+    for oc in range(dots.shape[0]):
+        y = np.float32(np.float64(dots[oc]) * np.float64(alpha[oc]) + np.float64(bias[oc]))
+        if y < lo:
+            y = lo
+        if y > hi:
+            y = hi
+        r = np.float64(y) / scale
+        if r >= 0:
+            r = np.floor(r + 0.5)
+        else:
+            r = -np.floor(-r + 0.5)
+        v = r + zp
+        if v < -128:
+            v = -128
+        if v > 127:
+            v = 127
+        out_row[oc] = np.int8(v)
+
+
+# ---------------- kernels ----------------
+
+@njit
+def bconv_2d_to_packed(x, w2, wpop, geom, kinfo, patch, padded, dots, threshold, out):
+    n_batch, out_h, out_w = out.shape[0], out.shape[1], out.shape[2]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                _conv_pixel_dots(x, n, oy, ox, w2, wpop, geom, kinfo, patch, padded, dots)
+                _store_packed(dots, threshold, out[n, oy, ox])
+
+
+@njit
+def bconv_2d_to_int8(x, w2, wpop, geom, kinfo, patch, padded, dots, alpha, bias, oq, out):
+    n_batch, out_h, out_w = out.shape[0], out.shape[1], out.shape[2]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                _conv_pixel_dots(x, n, oy, ox, w2, wpop, geom, kinfo, patch, padded, dots)
+                _store_int8(dots, alpha, bias, oq, out[n, oy, ox])
+
+
+@njit
+def bconv_1x1_to_packed(x, w2, k_bits, dots, threshold, out):
+    """1x1 kernel, stride 1, no padding: the pixel's words are the patch (no gather)."""
+    n_batch, h, w = x.shape[0], x.shape[1], x.shape[2]
+    for n in range(n_batch):
+        for y in range(h):
+            for xx in range(w):
+                _row_dots(x[n, y, xx], w2, k_bits, dots)
+                _store_packed(dots, threshold, out[n, y, xx])
+
+
+@njit
+def bconv_1x1_to_int8(x, w2, k_bits, dots, alpha, bias, oq, out):
+    n_batch, h, w = x.shape[0], x.shape[1], x.shape[2]
+    for n in range(n_batch):
+        for y in range(h):
+            for xx in range(w):
+                _row_dots(x[n, y, xx], w2, k_bits, dots)
+                _store_int8(dots, alpha, bias, oq, out[n, y, xx])
+
+
+@njit
+def bfc_to_packed(x, w2, k_bits, dots, threshold, out):
+    for n in range(x.shape[0]):
+        _row_dots(x[n], w2, k_bits, dots)
+        _store_packed(dots, threshold, out[n])
+
+
+@njit
+def bfc_to_int8(x, w2, k_bits, dots, alpha, bias, oq, out):
+    for n in range(x.shape[0]):
+        _row_dots(x[n], w2, k_bits, dots)
+        _store_int8(dots, alpha, bias, oq, out[n])
+
+
+@njit
+def binary_max_pool_2d(x, geom, word_mask, out):
+    """Max of +-1 values = -1 only if every value is -1: a bitwise AND of the window's words
+    (bit 1 = -1). Padded positions are skipped (they never win, as -inf padding)."""
+    n_batch, in_h, in_w, nw = x.shape
+    _, out_h, out_w, _ = out.shape
+    kh, kw, sh, sw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for j in range(nw):
+                    acc = word_mask[j]
+                    for ky in range(kh):
+                        iy = oy * sh - pt + ky
+                        if iy < 0 or iy >= in_h:
+                            continue
+                        for kx in range(kw):
+                            ix = ox * sw - pl + kx
+                            if 0 <= ix < in_w:
+                                acc &= x[n, iy, ix, j]
+                    out[n, oy, ox, j] = acc
+
+
+# ---------------- binders (plan time: all argument packing happens once) ----------------
+
+def weight_popcounts(w_packed: np.ndarray, cin: int) -> np.ndarray:
+    """popcount(w[oc, ky, kx, :]) as int32 [Cout, KH*KW] (the zero-padding correction)."""
+    bits = unpack_bits(w_packed, cin)
+    return np.ascontiguousarray(bits.reshape(bits.shape[0], -1, cin).sum(axis=2), np.int32)
+
+
+def _transform_args(node):
+    """(store_kind, extra args) for the node's output mode."""
+    a, p = node.attrs, node.params
+    if a["output_mode"] == "packed":
+        return "packed", (np.ascontiguousarray(p["threshold"]),)
+    lo, hi = a.get("clamp") or (None, None)
+    oq = np.array([a["output_scale"], a["output_zero_point"],
+                   -np.inf if lo is None else lo, np.inf if hi is None else hi], np.float64)
+    return "int8", (np.ascontiguousarray(p["alpha"], np.float32),
+                    np.ascontiguousarray(p["bias"], np.float32), oq)
+
+
+@binder(Op.BINARY_CONV_2D)
+def _bind_bconv(graph, node, ins, out, scratch):
+    x, w = ins[0], ins[1]
+    a = node.attrs
+    cout, kh, kw, nw = w.shape
+    cin = a["in_channels"]
+    w2 = np.ascontiguousarray(w.reshape(cout, kh * kw * nw))
+    kind, extra = _transform_args(node)
+    k_words = kh * kw * nw
+    buf = scratch(k_words + cout + kh * kw, np.uint32)
+    patch, dots = buf[:k_words], buf[k_words:k_words + cout].view(np.int32)
+    padded = buf[k_words + cout:].view(np.int32)
+    if (kh, kw) == (1, 1) and list(a["stride"]) == [1, 1] and not any(a["pad"]):
+        fn = bconv_1x1_to_packed if kind == "packed" else bconv_1x1_to_int8
+        k_bits = np.int64(cin)
+        return lambda: fn(x, w2, k_bits, dots, *extra, out)
+    geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)
+    kinfo = np.array([kh, kw, cin, 1 if a.get("pad_mode", "zero") == "zero" else 0], np.int64)
+    wpop = weight_popcounts(w, cin)
+    fn = bconv_2d_to_packed if kind == "packed" else bconv_2d_to_int8
+    return lambda: fn(x, w2, wpop, geom, kinfo, patch, padded, dots, *extra, out)
+
+
+@binder(Op.BINARY_FULLY_CONNECTED)
+def _bind_bfc(graph, node, ins, out, scratch):
+    x, w = ins[0], ins[1]
+    a = node.attrs
+    x2 = x.reshape(x.shape[0], -1)
+    w2 = np.ascontiguousarray(w)
+    k_bits = np.int64(a.get("in_pixels", 1) * a["in_channels"])
+    kind, extra = _transform_args(node)
+    dots = scratch(w.shape[0], np.int32)
+    fn = bfc_to_packed if kind == "packed" else bfc_to_int8
+    return lambda: fn(x2, w2, k_bits, dots, *extra, out)
+
+
+@binder(Op.BINARIZE)
+def _bind_binarize(graph, node, ins, out, scratch):
+    x4, o4 = as4d(ins[0]), as4d(out)
+    zp = np.int32(node.attrs["input_zero_point"])
+    return lambda: pack_int8_s1(x4, zp, o4)
+
+
+@binder(Op.BINARY_MAX_POOL_2D)
+def _bind_bmaxpool(graph, node, ins, out, scratch):
+    a = node.attrs
+    geom = np.array(list(a["kernel"]) + list(a["stride"]) + list(a["pad"][:2]), np.int64)
+    c, nw = a["channels"], words_for(a["channels"])
+    mask = np.full(nw, 0xFFFFFFFF, np.uint32)
+    if c % 32:
+        mask[-1] = np.uint32((1 << (c % 32)) - 1)
+    return lambda: binary_max_pool_2d(ins[0], geom, mask, out)

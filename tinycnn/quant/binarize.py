@@ -1,0 +1,177 @@
+"""Quantize a float graph with binary layers into a mixed int8 / 1-bit graph.
+
+The float graph holds BINARY_CONV_2D / BINARY_FULLY_CONNECTED nodes (from the ONNX/Larq
+importers, or made from ordinary layers by ``binarize_layers`` for ``--scheme binary``)
+whose semantics are in tinycnn/reference/binary_float.py. Everything else is quantized to
+int8 by tinycnn.quant.int8; then this module rewrites the binary parts:
+
+- a binary layer's input must be packed sign bits. If the producer is int8, a BINARIZE node
+  (bit = q < zero_point, i.e. real value < 0) is inserted;
+- a tensor whose every reader only needs its sign (binary layers, possibly through max pools
+  and a flatten) is stored packed: the producing binary layer writes bits directly with an
+  integer per-channel threshold (its scale, bias, clamp and the next layer's sign fused:
+  bit = dot < threshold), max pools become BINARY_MAX_POOL_2D (a bitwise AND) and the
+  flatten a reshape of words. sign(max(x)) = max(sign(x)), so this is exact;
+- otherwise the binary layer writes int8 (output transform in binary_int.binary_output).
+
+Fields of a quantized binary layer (attrs): in_channels (logical C per pixel), in_pixels (FC
+over a flattened packed [H, W, C] input), out_channels, pad_mode, output_mode
+("packed" | "int8"), output_scale / output_zero_point (int8 mode), macs (XNOR-popcount bit
+operations), params (logical parameter count), weight_bits_label "1-bit".
+params: threshold int16/int32 [Cout] (packed) or alpha, bias float32 [Cout] (int8).
+Weights: uint32 [Cout, KH, KW, words(Cin)] (conv) or [Cout, in_pixels * words(C)] (FC).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.bitpack import pack_bits, sign_bits, words_for
+from tinycnn.errors import TinyCNNError
+from tinycnn.ir import Graph, Node, Op, Tensor
+from tinycnn.quant.int8 import QuantConfig, quantize_int8
+from tinycnn.reference.binary_float import channel_alpha, real_output
+
+BINARY_OPS = (Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED)
+
+
+def sign_thresholds(attrs, alpha, bias, k_max: int) -> np.ndarray:
+    """Per channel, the integer t with sign(real_output(dot)) = -1 iff dot < t, found by
+    evaluating the exact output transform on every possible dot in [-K, K] (the transform
+    is non-decreasing in dot because alpha >= 0, so the negative outputs form a prefix)."""
+    d = np.arange(-k_max, k_max + 1, dtype=np.int64)[:, None]
+    neg = real_output(attrs, d, alpha, bias) < 0  # [2K+1, C]
+    if np.any(neg[1:] & ~neg[:-1]):
+        raise TinyCNNError("binary output transform is not monotone (negative alpha?)")
+    thr = -k_max + neg.sum(axis=0)
+    return thr.astype(np.int16 if k_max < 32767 else np.int32)
+
+
+def _binary_input(node) -> bool:
+    return node.op in BINARY_OPS and node.attrs.get("binary_input", True)
+
+
+def _flatten_shape(graph, node):
+    """[N,H,W,C] -> [N,H*W*C] reshape? Returns (H*W, C) or None."""
+    src, dst = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
+    if len(src) == 4 and len(dst) == 2:
+        return src[1] * src[2], src[3]
+    return None
+
+
+def _sign_only(graph, name, memo) -> bool:
+    """True if every reader of `name` only needs its sign."""
+    if name in memo:
+        return memo[name]
+    memo[name] = False
+    users = graph.consumers(name)
+    ok = bool(users) and name not in graph.outputs
+    for u in users:
+        if _binary_input(u) and u.inputs[0] == name:
+            continue
+        if u.op == Op.MAX_POOL_2D and not u.attrs.get("clamp") and _sign_only(graph, u.outputs[0], memo):
+            continue
+        if (u.op == Op.RESHAPE and _flatten_shape(graph, u)
+                and all(c.op == Op.BINARY_FULLY_CONNECTED for c in graph.consumers(u.outputs[0]))
+                and _sign_only(graph, u.outputs[0], memo)):
+            continue
+        ok = False
+    memo[name] = ok
+    return ok
+
+
+def packed_tensors(fg: Graph) -> dict:
+    """Tensors stored as packed bits -> their logical (pixels, channels)."""
+    memo, packed = {}, {}
+    for node in fg.nodes:
+        out = node.outputs[0]
+        if node.op in BINARY_OPS and _sign_only(fg, out, memo):
+            packed[out] = (1, fg.tensors[out].shape[-1])
+        elif node.op == Op.MAX_POOL_2D and node.inputs[0] in packed:
+            packed[out] = packed[node.inputs[0]]
+        elif node.op == Op.RESHAPE and node.inputs[0] in packed:
+            packed[out] = _flatten_shape(fg, node)
+    return packed
+
+
+def _packed_tensor(name, shape, pixels, channels):
+    if len(shape) == 2 and pixels > 1:
+        return Tensor(name, (shape[0], pixels * words_for(channels)), "uint32")
+    return Tensor(name, tuple(shape[:-1]) + (words_for(channels),), "uint32")
+
+
+def _rewrite_binary(qg, fg, node, in_layout, out_packed):
+    fnode = next(n for n in fg.nodes if n.name == node.name)
+    w = fg.tensors[fnode.inputs[1]].data
+    b = (fg.tensors[fnode.inputs[2]].data if len(fnode.inputs) > 2 and fnode.inputs[2]
+         else np.zeros(w.shape[0], np.float32))
+    alpha = channel_alpha(w)
+    pixels, cin = in_layout
+    a = node.attrs
+    cout = w.shape[0]
+    if node.op == Op.BINARY_CONV_2D:
+        if a.get("groups", 1) != 1:
+            raise TinyCNNError(f"binary layer '{node.name}': grouped binary convs are not supported")
+        wp = pack_bits(sign_bits(w))
+        k_max = int(np.prod(w.shape[1:]))
+        out_hw = np.prod(fg.tensors[node.outputs[0]].shape[1:3])
+        a["macs"] = int(out_hw * cout * k_max)
+    else:
+        wp = pack_bits(sign_bits(w.reshape(cout, pixels, cin))).reshape(cout, -1)
+        k_max = int(pixels * cin)
+        a["macs"] = int(cout * k_max)
+    wname = qg.unique_name(fnode.inputs[1] + "_bits")
+    qg.tensors[wname] = Tensor(wname, wp.shape, "uint32", np.ascontiguousarray(wp))
+    node.inputs = [node.inputs[0], wname]
+    a.update(in_channels=int(cin), in_pixels=int(pixels), out_channels=int(cout),
+             pad_mode=a.get("pad_mode", "zero"), params=int(w.size + 2 * cout),
+             weight_bits_label="1-bit")
+    node.params = {}
+    if out_packed:
+        a["output_mode"] = "packed"
+        node.params["threshold"] = sign_thresholds(a, alpha, b, k_max)
+    else:
+        q = qg.tensors[node.outputs[0]].quant
+        a.update(output_mode="int8", output_scale=float(q.scale[0]), output_zero_point=int(q.zero_point[0]))
+        node.params["alpha"] = alpha
+        node.params["bias"] = np.asarray(b, np.float32)
+
+
+def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None) -> Graph:
+    """Float graph with binary layers -> quantized mixed int8 / 1-bit graph."""
+    for node in fg.nodes:
+        if node.op in BINARY_OPS and not node.attrs.get("binary_input", True):
+            raise TinyCNNError(f"binary layer '{node.name}': 1-bit weights with int8 activations "
+                               "are not supported; binarize the input too")
+    qg = quantize_int8(fg, obs, cfg)
+    qg.meta["scheme"] = "binary"
+    packed = packed_tensors(fg)
+    for name, (pixels, channels) in packed.items():
+        qg.tensors[name] = _packed_tensor(name, qg.tensors[name].shape, pixels, channels)
+    binarized = {}
+    for node in list(qg.nodes):
+        if node.op in BINARY_OPS:
+            x = node.inputs[0]
+            if x in packed:
+                layout = packed[x]
+            else:  # int8 producer: insert a BINARIZE
+                if x not in binarized:
+                    t = qg.tensors[x]
+                    bits = qg.unique_name(x + "_bits")
+                    qg.tensors[bits] = _packed_tensor(bits, t.shape, 1, t.shape[-1])
+                    qg.nodes.append(Node(qg.unique_name(x + "_binarize"), Op.BINARIZE, [x], [bits], {
+                        "input_zero_point": int(t.quant.zero_point[0]), "channels": int(t.shape[-1]),
+                        "source_name": x + " (sign)", "macs": int(np.prod(t.shape[1:]))}))
+                    binarized[x] = bits
+                node.inputs[0] = binarized[x]
+                shape = fg.tensors[x].shape
+                layout = (int(np.prod(shape[1:-1])), shape[-1]) if node.op == Op.BINARY_FULLY_CONNECTED \
+                    and len(shape) == 4 else (1, shape[-1])
+            _rewrite_binary(qg, fg, node, layout, node.outputs[0] in packed)
+        elif node.op == Op.MAX_POOL_2D and node.inputs[0] in packed:
+            node.op = Op.BINARY_MAX_POOL_2D
+            node.attrs["channels"] = int(packed[node.inputs[0]][1])
+        elif node.op == Op.RESHAPE and node.inputs[0] in packed:
+            node.attrs["shape"] = [-1] + list(qg.tensors[node.outputs[0]].shape[1:])
+    qg.toposort()
+    qg.remove_unused_tensors()
+    return qg
