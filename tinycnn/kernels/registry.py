@@ -72,8 +72,10 @@ def _bind_dw(graph, node, ins, out, scratch):
     b = _i32(b)
     geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("depth_multiplier", 1)],
                     np.int64)
-    acc = scratch(w.shape[2], np.int32)
-    return lambda: conv.depthwise_conv_2d_s8(x, w, b, mult, shift, geom, q, acc, out)
+    # one output row of int32 accumulators (host scratch: CMSIS-NN's 3x3 depthwise needs none)
+    acc = scratch((out.shape[2], w.shape[2]), np.int32, host_only=True)
+    kernel = conv.depthwise_conv_2d_s8 if geom[6] == 1 else conv.depthwise_conv_2d_mult_s8
+    return lambda: kernel(x, w, b, mult, shift, geom, q, acc, out)
 
 
 @binder(Op.FULLY_CONNECTED)

@@ -159,13 +159,17 @@ INT_OPS = {
 from tinycnn.reference.binary_int import BINARY_INT_OPS  # noqa: E402  (1-bit ops)
 
 INT_OPS.update(BINARY_INT_OPS)
+from tinycnn.reference.tflite_ops import TFLM_INT_OPS  # noqa: E402  (TFLM-exact variants)
+
+INT_OPS.update(TFLM_INT_OPS)
 
 
 def run_int(graph, inputs_q: list, keep_all=False):
     """Run a quantized graph with the NumPy integer reference. inputs_q: int8 NHWC arrays."""
     values = dict(zip(graph.inputs, inputs_q))
     for node in graph.nodes:
-        fn = INT_OPS.get(node.op)
+        variant = node.attrs.get("kernel_variant")  # e.g. "tflm" (reference/tflite_ops.py)
+        fn = INT_OPS.get((node.op, variant) if variant else node.op)
         if fn is None:
             raise NotImplementedError(f"no integer reference for {node.op.value}")
         args = [graph.tensors[i].data if graph.tensors[i].is_const else values[i]
