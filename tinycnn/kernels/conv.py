@@ -80,9 +80,44 @@ def conv_1x1_s8(x, w, bias, mult, shift, quant, out):
 
 
 @njit
-def depthwise_conv_2d_s8(x, w, bias, mult, shift, geom, quant, acc_buf, out):
-    """geom = [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, depth_multiplier];
-    acc_buf: int32[C_out] scratch. Channel c*mult+m reads input channel c."""
+def depthwise_conv_2d_s8(x, w, bias, mult, shift, geom, quant, acc, out):
+    """Depth multiplier 1. geom = [stride_h, stride_w, dilation_h, dilation_w, pad_top,
+    pad_left, 1]; acc: int32[OW, C] scratch holding one output row, so the innermost loop
+    runs over contiguous channels and vectorizes."""
+    n_batch, in_h, in_w, in_c = x.shape
+    kh, kw, cout = w.shape
+    _, out_h, out_w, _ = out.shape
+    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    in_off = np.int32(quant[0])
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for c in range(cout):
+                    acc[ox, c] = bias[c]
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                if iy < 0 or iy >= in_h:
+                    continue
+                xrow = x[n, iy]
+                for kx in range(kw):
+                    wv = w[ky, kx]
+                    for ox in range(out_w):
+                        ix = ox * sw - pl + kx * dw
+                        if ix < 0 or ix >= in_w:
+                            continue
+                        xp = xrow[ix]
+                        a = acc[ox]
+                        for c in range(cout):
+                            a[c] += (np.int32(xp[c]) + in_off) * np.int32(wv[c])
+            for ox in range(out_w):
+                for c in range(cout):
+                    v = mbqm(acc[ox, c], mult[c], shift[c]) + quant[1]
+                    out[n, oy, ox, c] = max(min(v, quant[3]), quant[2])
+
+
+@njit
+def depthwise_conv_2d_mult_s8(x, w, bias, mult, shift, geom, quant, acc, out):
+    """Any depth multiplier dm (geom[6]): output channel c reads input channel c // dm."""
     n_batch, in_h, in_w, in_c = x.shape
     kh, kw, cout = w.shape
     _, out_h, out_w, _ = out.shape
@@ -91,26 +126,23 @@ def depthwise_conv_2d_s8(x, w, bias, mult, shift, geom, quant, acc_buf, out):
     for n in range(n_batch):
         for oy in range(out_h):
             for ox in range(out_w):
-                for oc in range(cout):
-                    acc_buf[oc] = bias[oc]
-                for ky in range(kh):
-                    iy = oy * sh - pt + ky * dh
-                    if iy < 0 or iy >= in_h:
-                        continue
-                    for kx in range(kw):
+                for c in range(cout):
+                    acc[ox, c] = bias[c]
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                if iy < 0 or iy >= in_h:
+                    continue
+                for kx in range(kw):
+                    for ox in range(out_w):
                         ix = ox * sw - pl + kx * dw
                         if ix < 0 or ix >= in_w:
                             continue
-                        if dm == 1:
-                            for c in range(cout):
-                                acc_buf[c] += (np.int32(x[n, iy, ix, c]) + in_off) * np.int32(w[ky, kx, c])
-                        else:
-                            for c in range(in_c):
-                                v = np.int32(x[n, iy, ix, c]) + in_off
-                                for m in range(dm):
-                                    acc_buf[c * dm + m] += v * np.int32(w[ky, kx, c * dm + m])
-                for oc in range(cout):
-                    out[n, oy, ox, oc] = _requant_store(acc_buf[oc], mult[oc], shift[oc], quant)
+                        for c in range(cout):
+                            acc[ox, c] += (np.int32(x[n, iy, ix, c // dm]) + in_off) * np.int32(w[ky, kx, c])
+            for ox in range(out_w):
+                for c in range(cout):
+                    v = mbqm(acc[ox, c], mult[c], shift[c]) + quant[1]
+                    out[n, oy, ox, c] = max(min(v, quant[3]), quant[2])
 
 
 @njit
