@@ -57,11 +57,15 @@ LAYER_HANDLERS = {
 }
 
 
-def load_keras(path) -> Graph:
-    """Read a Keras .keras / .h5 model file into a float NHWC Graph (no passes applied)."""
+def load_keras(path, pool_backend=None) -> Graph:
+    """Read a Keras .keras / .h5 model file into a float NHWC Graph (no passes applied).
+
+    pool_backend: whose padding rule to reproduce for asymmetric 'same' average pooling
+    ('torch' replicates the edge; 'tensorflow' / 'jax' exclude the padding). Default: the
+    backend recorded in an .h5 file; for .keras files (which record none), 'torch'."""
     kf = open_keras_file(Path(path))
     try:
-        return KerasImporter(kf, LAYER_HANDLERS).run()
+        return KerasImporter(kf, LAYER_HANDLERS, pool_backend).run()
     finally:
         kf.close()
 

@@ -107,6 +107,7 @@ class KerasFile:
     model_config: dict
     weights: object  # PositionalWeights | NamedWeights
     keras_version: str
+    backend: str | None = None  # the Keras backend that wrote the file, when recorded
     _closer: object = None
 
     @property
@@ -147,7 +148,8 @@ def _open_archive(path) -> KerasFile:
         h5 = h5py.File(io.BytesIO(weights_bytes), "r")
     except OSError as exc:
         raise TinyCNNError(f"{path}: model.weights.h5 in the archive is unreadable ({exc})") from exc
-    return KerasFile(str(path), config, PositionalWeights(h5), str(meta.get("keras_version", "3")), h5)
+    return KerasFile(str(path), config, PositionalWeights(h5), str(meta.get("keras_version", "3")),
+                     meta.get("backend"), h5)
 
 
 def _open_h5(path) -> KerasFile:
@@ -167,4 +169,5 @@ def _open_h5(path) -> KerasFile:
         raise TinyCNNError(f"{path}: model_config is not valid JSON ({exc})") from exc
     root = h5["model_weights"] if "model_weights" in h5 else h5
     version = _decode(h5.attrs.get("keras_version", root.attrs.get("keras_version", "2")))
-    return KerasFile(str(path), config, NamedWeights(root), str(version), h5)
+    backend = _decode(h5.attrs.get("backend", root.attrs.get("backend", "tensorflow")))
+    return KerasFile(str(path), config, NamedWeights(root), str(version), str(backend), h5)

@@ -13,6 +13,7 @@ Every Keras layer call goes through ``LayerContext`` — the one object a layer 
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
@@ -105,19 +106,37 @@ class LayerContext:
             self.mark_1d(out)
         return out
 
+    def pool_backend(self) -> str:
+        """The Keras backend whose 'same'-pooling padding to reproduce ('torch' or other)."""
+        return self.im.pool_backend(self)
+
     def activation(self, x, act, suffix="act"):
         from converters.keras_layers import apply_activation
         return apply_activation(self, x, act, suffix)
 
 
 class KerasImporter:
-    def __init__(self, kf, handlers):
+    def __init__(self, kf, handlers, pool_backend=None):
         self.kf = kf
         self.path = kf.path
         self.handlers = handlers
         self.b = GraphBuilder(kf.path, "keras", name=_clean(_model_name(kf.model_config)))
         self.b.graph.meta["keras_version"] = kf.keras_version
         self.one_d = set()
+        self._pool_backend = pool_backend
+        self._warned = False
+
+    def pool_backend(self, cx) -> str:
+        backend = self._pool_backend or self.kf.backend
+        if backend:
+            return backend
+        if not self._warned:
+            warnings.warn(f"{self.path}: layer '{cx.name}': asymmetric 'same' average pooling "
+                          "differs between Keras 3 backends (torch replicates the edge, TF/JAX "
+                          "exclude the padding) and a .keras file does not record its backend; "
+                          "assuming torch (pass pool_backend='tensorflow' to load_keras to change)")
+            self._warned = True
+        return "torch"
 
     def run(self) -> Graph:
         cfg = self.kf.model_config
@@ -255,7 +274,7 @@ class KerasImporter:
         handler = self.handlers.get(cls)
         if handler is None:
             hint = " (Lambda layers hold Python code, which cannot be converted)" if cls == "Lambda" else ""
-            cx.fail(f"layer class not supported{hint}", supported=self.handlers)
+            cx.fail(f"layer class not supported{hint}; supported layers are listed in docs/keras.md")
         if cx.config.get("data_format") == "channels_first":
             cx.fail("data_format='channels_first' is not supported; rebuild the model with the "
                     "default channels_last layout")

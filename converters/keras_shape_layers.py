@@ -26,8 +26,41 @@ def _pool(op, one_d=False):
             kernel = pair(cx.cfg("pool_size", 2))
             strides = pair(cx.cfg("strides", kernel))
         geom = spatial_attrs(cx, x, kernel, strides, [1, 1], cx.cfg("padding", "valid"))
+        pt, pl, pb, pr = geom["pad"]
+        if op == Op.AVERAGE_POOL_2D and (pt != pb or pl != pr) and cx.pool_backend() == "torch":
+            # Keras 3's torch backend pads asymmetric 'same' pooling by replicating the edge
+            # (TF and JAX exclude the padding from the average, as the IR op does)
+            x = _replicate_pad(cx, x, pt, pl, pb, pr)
+            geom["pad"] = [0, 0, 0, 0]
         return cx.emit(op, [x], {"kernel": kernel, "stride": geom["stride"], "pad": geom["pad"]})
     return handler
+
+
+def _select(cx, x, axis, index, suffix):
+    """Row (axis 1) or column (axis 2) `index` of NHWC x, as a one-hot depthwise convolution."""
+    _, h, w, c = cx.shape(x)
+    size = h if axis == 1 else w
+    kernel = np.zeros((size, 1, c) if axis == 1 else (1, size, c), np.float32)
+    kernel[(index, 0) if axis == 1 else (0, index)] = 1.0
+    return cx.emit(Op.DEPTHWISE_CONV_2D, [x, cx.const(suffix, kernel)],
+                   {"stride": [1, 1], "dilation": [1, 1], "pad": [0, 0, 0, 0],
+                    "depth_multiplier": 1}, suffix=suffix)
+
+
+def _replicate_pad(cx, x, pt, pl, pb, pr):
+    for axis, before, after in ((1, pt, pb), (2, pl, pr)):
+        parts, size = [x], cx.shape(x)[axis]
+        for side, count, index in (("before", before, 0), ("after", after, size - 1)):
+            if count:
+                edge = _select(cx, x, axis, index, f"edge{axis}_{side}")
+                if count > 1:
+                    scale = [count, 1] if axis == 1 else [1, count]
+                    edge = cx.emit(Op.RESIZE_NEAREST, [edge], {"scale": scale},
+                                   suffix=f"edge{axis}_{side}_rep")
+                parts.insert(0 if side == "before" else len(parts), edge)
+        if len(parts) > 1:
+            x = cx.emit(Op.CONCATENATION, parts, {"axis": axis}, suffix=f"replicate{axis}")
+    return x
 
 
 def _global_pool(op, one_d=False):
