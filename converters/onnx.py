@@ -631,6 +631,11 @@ HANDLERS = {
 }
 
 
+from converters.onnx_binary import install_binary_handlers  # noqa: E402  (Sign -> binary layers)
+
+install_binary_handlers(HANDLERS)
+
+
 def load_onnx(path) -> Graph:
     """Read an ONNX file into a float NHWC Graph (no passes applied)."""
     import onnx

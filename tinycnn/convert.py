@@ -15,7 +15,7 @@ from tinycnn.quant.calibrate import METHODS, calibrate
 from tinycnn.quant.int8 import QuantConfig, quantize_int8
 from tinycnn.runtime import LAYOUT_TO_NHWC
 
-SCHEMES = ("int8", "float32")
+SCHEMES = ("int8", "float32", "binary")
 
 
 def import_model(model_path) -> Graph:
@@ -44,11 +44,14 @@ def to_nhwc(graph: Graph, x: np.ndarray, idx: int = 0) -> np.ndarray:
 def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> Graph:
     x = load_inputs(calib, "calibration")
     obs = calibrate(graph, [to_nhwc(graph, x)], progress=progress)
+    from tinycnn.quant.binarize import BINARY_OPS, quantize_binary
+    if any(n.op in BINARY_OPS for n in graph.nodes):  # mixed int8 / 1-bit graph
+        return quantize_binary(graph, obs, config)
     return quantize_int8(graph, obs, config)
 
 
 def convert(model_path, calib=None, output=None, scheme="int8", calibration="minmax",
-            per_channel=True, percentile=99.99, progress=False, graph=None) -> Path:
+            per_channel=True, percentile=99.99, progress=False, graph=None, binary_layers=None) -> Path:
     """Convert a model file to a .tcnn blob and return the blob's path.
 
     calib: float calibration inputs in the model's own layout (array, .npy or .npz);
@@ -61,7 +64,10 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
         raise TinyCNNError(f"unknown calibration '{calibration}'; supported: {', '.join(METHODS)}")
     t0 = time.perf_counter()
     graph = graph if graph is not None else import_model(model_path)
-    if scheme == "int8" and graph.meta.get("scheme") in (None, "float32"):
+    if scheme == "binary":  # post-training binarization of chosen layers (docs/binary.md)
+        from tinycnn.quant.binarize import binarize_layers
+        graph = binarize_layers(graph, binary_layers)
+    if scheme in ("int8", "binary") and graph.meta.get("scheme") in (None, "float32"):
         if calib is None:
             raise TinyCNNError("int8 conversion needs calibration data: pass calib= (API) or "
                                "--calib FILE.npz (CLI) with ~100-1000 representative inputs")

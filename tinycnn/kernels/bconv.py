@@ -23,7 +23,7 @@ import numpy as np
 from tinycnn.bitpack import pack_int8_s1, popcount32, unpack_bits, words_for
 from tinycnn.ir import Op
 from tinycnn.jit import njit
-from tinycnn.kernels.registry import as4d, binder
+from tinycnn.kernels.registry import BINDERS, as4d, binder
 
 
 # ---------------- per-pixel pieces ----------------
@@ -190,6 +190,40 @@ def binary_max_pool_2d(x, geom, word_mask, out):
                     out[n, oy, ox, j] = acc
 
 
+@njit
+def conv_2d_s8_to_packed(x, w, bias, geom, in_off, scratch, out):
+    """int8 conv whose only reader binarizes it: bit oc = (accumulator < 0), i.e. the sign of
+    the real output in_scale * w_scale[oc] * acc, taken before any output rounding (an int8
+    output would first round values within half a step of 0 to 0). geom as conv_2d_s8."""
+    n_batch, in_h, in_w, _ = x.shape
+    cout, kh, kw, cin = w.shape
+    _, out_h, out_w, nw = out.shape
+    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    k_len = kh * kw * cin
+    w2 = w.reshape(cout, k_len)
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                k = 0
+                for ky in range(kh):
+                    iy = oy * sh - pt + ky * dh
+                    for kx in range(kw):
+                        ix = ox * sw - pl + kx * dw
+                        inside = 0 <= iy < in_h and 0 <= ix < in_w
+                        for ic in range(cin):
+                            scratch[k + ic] = (np.int32(x[n, iy, ix, ic]) + in_off) if inside else 0
+                        k += cin
+                for j in range(nw):
+                    word = np.uint32(0)
+                    for oc in range(j * 32, min(cout, (j + 1) * 32)):
+                        acc = bias[oc]
+                        for i in range(k_len):
+                            acc += scratch[i] * np.int32(w2[oc, i])
+                        if acc < 0:
+                            word |= np.uint32(1) << np.uint32(oc - j * 32)
+                    out[n, oy, ox, j] = word
+
+
 # ---------------- binders (plan time: all argument packing happens once) ----------------
 
 def weight_popcounts(w_packed: np.ndarray, cin: int) -> np.ndarray:
@@ -262,3 +296,20 @@ def _bind_bmaxpool(graph, node, ins, out, scratch):
     if c % 32:
         mask[-1] = np.uint32((1 << (c % 32)) - 1)
     return lambda: binary_max_pool_2d(ins[0], geom, mask, out)
+
+
+_int8_conv_binder = BINDERS[Op.CONV_2D]
+
+
+@binder(Op.CONV_2D)
+def _bind_conv_maybe_packed(graph, node, ins, out, scratch):
+    """CONV_2D with attrs output_mode "packed" (sign fused by tinycnn.quant.binarize);
+    every other CONV_2D goes to the int8 binder."""
+    if node.attrs.get("output_mode") != "packed":
+        return _int8_conv_binder(graph, node, ins, out, scratch)
+    x, w, b = ins
+    a = node.attrs
+    geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)
+    col = scratch(int(np.prod(w.shape[1:])), np.int32)
+    bias, in_off = np.ascontiguousarray(b, np.int32), np.int32(a["input_offset"])
+    return lambda: conv_2d_s8_to_packed(x, w, bias, geom, in_off, col, out)

@@ -9,8 +9,9 @@ from tinycnn.passes.common import bypass, sole_consumer
 
 def _foldable_producer(graph, bn):
     prod = graph.producer(bn.inputs[0])
-    if prod is None or prod.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
-        return None
+    if prod is None or prod.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED,
+                                       Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED):
+        return None  # (binary weights stay alpha[c] * sign: a per-channel scale keeps that form)
     if prod.attrs.get("clamp") or sole_consumer(graph, bn.inputs[0]) is not bn:
         return None
     return prod

@@ -59,7 +59,7 @@ def fold_flatten_into_fc(graph) -> bool:
     """TRANSPOSE(NHWC->NCHW) -> RESHAPE(flatten) -> FULLY_CONNECTED becomes
     RESHAPE(flatten NHWC) -> FULLY_CONNECTED with its weight columns permuted."""
     changed = False
-    for fc in [n for n in graph.nodes if n.op == Op.FULLY_CONNECTED]:
+    for fc in [n for n in graph.nodes if n.op in (Op.FULLY_CONNECTED, Op.BINARY_FULLY_CONNECTED)]:
         rs = graph.producer(fc.inputs[0])
         if rs is None or rs.op != Op.RESHAPE or sole_consumer(graph, rs.outputs[0]) is not fc:
             continue

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinycnn.costs import node_macs
 from tinycnn.bitpack import pack_bits, sign_bits, words_for
 from tinycnn.errors import TinyCNNError
 from tinycnn.ir import Graph, Node, Op, Tensor
@@ -172,6 +173,56 @@ def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None) -> Graph:
             node.attrs["channels"] = int(packed[node.inputs[0]][1])
         elif node.op == Op.RESHAPE and node.inputs[0] in packed:
             node.attrs["shape"] = [-1] + list(qg.tensors[node.outputs[0]].shape[1:])
+    _fuse_sign_into_int8_conv(qg)
     qg.toposort()
     qg.remove_unused_tensors()
     return qg
+
+
+def _fuse_sign_into_int8_conv(qg: Graph):
+    """int8 CONV_2D -> BINARIZE (sole reader, no fused clamp) becomes one CONV_2D with
+    output_mode "packed": bit = int32 accumulator < 0, the exact sign of the conv's real
+    output, instead of the sign of its int8 rounding (which flips values within half an
+    output step below 0)."""
+    for bz in [n for n in qg.nodes if n.op == Op.BINARIZE]:
+        conv = qg.producer(bz.inputs[0])
+        if (conv is None or conv.op != Op.CONV_2D or conv.attrs.get("groups", 1) != 1
+                or conv.attrs.get("clamp") or len(qg.consumers(bz.inputs[0])) != 1
+                or bz.inputs[0] in qg.outputs):
+            continue
+        conv.attrs["macs"] = node_macs(qg, conv)  # before the output becomes packed words
+        conv.attrs["output_mode"] = "packed"
+        conv.outputs = [bz.outputs[0]]
+        qg.nodes.remove(bz)
+
+
+# ---------------- post-training binarization (--scheme binary) ----------------
+
+def default_binary_layers(graph: Graph) -> list:
+    """Every conv / fully connected layer except the first and the last weighted one."""
+    weighted = [n for n in graph.nodes if n.op in (Op.CONV_2D, Op.FULLY_CONNECTED, Op.DEPTHWISE_CONV_2D)]
+    return [n.name for n in weighted[1:-1] if n.op != Op.DEPTHWISE_CONV_2D
+            and n.attrs.get("groups", 1) == 1]
+
+
+def binarize_layers(graph: Graph, names=None) -> Graph:
+    """Turn the named CONV_2D / FULLY_CONNECTED layers of a float graph into binary layers
+    (XNOR-Net: sign of the input, sign of the weights, per-channel alpha = mean |w|).
+    Names may be node names or source layer names. Returns a new graph."""
+    g = graph.copy()
+    names = list(default_binary_layers(g) if names is None else names)
+    by_name = {}
+    for n in g.nodes:
+        by_name.setdefault(n.name, n)
+        by_name.setdefault(n.attrs.get("source_name", n.name), n)
+    for name in names:
+        node = by_name.get(name)
+        if node is None or node.op not in (Op.CONV_2D, Op.FULLY_CONNECTED) or node.attrs.get("groups", 1) != 1:
+            choices = ", ".join(default_binary_layers(graph)) or "(none)"
+            raise TinyCNNError(f"--binary-layers: '{name}' is not a conv (groups=1) or fully connected "
+                               f"layer of {graph.meta.get('source_path', 'the model')}; candidates: {choices}")
+        node.op = Op.BINARY_CONV_2D if node.op == Op.CONV_2D else Op.BINARY_FULLY_CONNECTED
+        node.attrs["pad_mode"] = "zero"
+        node.attrs.pop("groups", None)
+    g.meta["binary_layers"] = names
+    return g

@@ -66,5 +66,18 @@ def binary_max_pool_2d(node, x):
     return pack_bits(p.max(axis=(3, 4)) < 0)
 
 
-BINARY_INT_OPS = {Op.BINARY_CONV_2D: binary_conv_2d, Op.BINARY_FULLY_CONNECTED: binary_fully_connected,
+def conv_2d_maybe_packed(node, x, w, b):
+    """CONV_2D; with attrs output_mode "packed" the output is the sign of the int32
+    accumulator (sign fused into an int8 conv feeding a binary layer)."""
+    from tinycnn.reference import int_ops
+    if node.attrs.get("output_mode") != "packed":
+        return int_ops.conv_2d(node, x, w, b)
+    a = node.attrs
+    _, kh, kw, _ = w.shape
+    patches = extract_patches(x.astype(np.int64) + a["input_offset"], kh, kw, a, pad_value=0)
+    acc = np.tensordot(patches, w.astype(np.int64), axes=([3, 4, 5], [1, 2, 3])) + b.astype(np.int64)
+    return pack_bits(acc < 0)
+
+
+BINARY_INT_OPS = {Op.CONV_2D: conv_2d_maybe_packed, Op.BINARY_CONV_2D: binary_conv_2d, Op.BINARY_FULLY_CONNECTED: binary_fully_connected,
                   Op.BINARIZE: binarize, Op.BINARY_MAX_POOL_2D: binary_max_pool_2d}
