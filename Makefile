@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    := out
+# second TFLite oracle: tflite-runtime 2.14's reference kernels need numpy<2, so they live in
+# their own venv and the tests call them in a subprocess (tinycnn/oracles/tflite_ref.py)
+REF_VENV  := .venv-tflite-ref
+REF_STAMP := $(REF_VENV)/.installed-stamp
 
 .PHONY: demo test bench clean
 
@@ -12,6 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(REF_STAMP):
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install --quiet "numpy<2" tflite-runtime==2.14.0
+	touch $(REF_STAMP)
 
 demo: $(STAMP)
 	@mkdir -p $(OUT)
@@ -22,7 +31,7 @@ demo: $(STAMP)
 	@echo; echo "== int8 vs float (ONNX Runtime) on the held-out test split =="
 	$(BIN)/tinycnn eval $(OUT)/digits_cnn.tcnn --reference examples/digits_cnn.onnx --data examples/digits_test.npz --per-layer
 
-test: $(STAMP)
+test: $(STAMP) $(REF_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
