@@ -33,6 +33,8 @@ demo: $(STAMP)
 
 test: $(STAMP) $(REF_STAMP)
 	$(BIN)/python -m pytest
+	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runtime.py
