@@ -1,0 +1,81 @@
+"""The result of a simulation: budgets, arena plan, per-layer profile and cycle estimate."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinycnn.report import format_table
+
+ESTIMATE_NOTE = ("cycles and latency are ESTIMATES from an analytical model of {library} kernels on "
+                 "{core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM is the exact "
+                 "arena this plan needs (activations + per-op scratch, 16-byte aligned).")
+
+
+@dataclass
+class SimulationReport:
+    blob_path: str
+    target: str
+    core: str
+    library: str
+    kernels: str
+    clock_mhz: float
+    peak_sram_bytes: int  # arena: activations + scratch as planned
+    naive_sram_bytes: int  # every buffer separate
+    sram_budget_bytes: int
+    peak_layer: str
+    blob_bytes: int
+    runtime_flash_bytes: int  # estimate, stated separately
+    flash_budget_bytes: int
+    cycles: int
+    latency_ms: float
+    rows: list  # per layer dicts
+    op_order_changed: bool = False
+    matches_cpu: bool | None = None  # device outputs == CPU runtime outputs, bit for bit
+    input_source: str = ""
+    outputs: list = field(default_factory=list, repr=False)  # float outputs (source layout)
+    outputs_q: list = field(default_factory=list, repr=False)  # quantized outputs (NHWC)
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.blob_bytes + self.runtime_flash_bytes
+
+    @property
+    def note(self) -> str:
+        return ESTIMATE_NOTE.format(library=self.library, core=self.core)
+
+    def to_json(self) -> dict:
+        skip = {"outputs", "outputs_q"}
+        d = {k: v for k, v in self.__dict__.items() if k not in skip}
+        d["flash_bytes"] = self.flash_bytes
+        d["estimate_note"] = self.note
+        return d
+
+    def save_json(self, path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json(), indent=1))
+        return path
+
+    def format(self) -> str:
+        cols = [("layer", "layer"), ("op", "op"), ("kernel", "kernel"), ("shape", "output shape"),
+                ("macs", "MACs"), ("sram_live_bytes", "SRAM live B"), ("cycles", "est. cycles"),
+                ("share", "share")]
+        rows = [dict(r, shape="x".join(str(d) for d in r["shape"]), share=f"{100 * r['share']:.1f}%")
+                for r in self.rows]
+        head = [f"target {self.target}: {self.core} @ {self.clock_mhz:g} MHz, kernels: {self.library}"
+                + (" (naive C)" if self.kernels == "naive" else ""),
+                f"SRAM  arena {_kib(self.peak_sram_bytes)} of {_kib(self.sram_budget_bytes)} "
+                f"(peak at {self.peak_layer}; no reuse would need {_kib(self.naive_sram_bytes)})"
+                + ("; op order rearranged to lower the peak" if self.op_order_changed else ""),
+                f"flash {_kib(self.flash_bytes)} of {_kib(self.flash_budget_bytes)} "
+                f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})",
+                f"latency ~{self.latency_ms:.3f} ms, ~{self.cycles:,} cycles (estimate)"]
+        if self.matches_cpu is not None:
+            head.append(f"device run ({self.input_source}): outputs "
+                        + ("identical to the CPU runtime, bit for bit" if self.matches_cpu
+                           else "DIFFER from the CPU runtime"))
+        return "\n".join(head) + "\n\n" + format_table(rows, cols) + "\n\nnote: " + self.note
+
+
+def _kib(n) -> str:
+    return f"{n / 1024:.1f} KiB"

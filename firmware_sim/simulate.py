@@ -1,0 +1,96 @@
+"""simulate(blob, target): plan the arena, check the budgets, run on the arena, estimate cycles."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from firmware_sim.cycles import cycles_to_ms, graph_cycles
+from firmware_sim.device import Device, check_budgets, plan_memory
+from firmware_sim.report import SimulationReport
+from firmware_sim.targets import get_target
+from tinycnn.costs import node_macs
+from tinycnn.errors import TinyCNNError
+from tinycnn.ir import DTYPES
+
+
+def flash_estimate(graph, blob_bytes: int, target) -> int:
+    """Runtime code estimate: the target's base runtime + one kernel per distinct op kind."""
+    return target.runtime_flash_bytes + target.kernel_flash_bytes * len({n.op for n in graph.nodes})
+
+
+def random_inputs(graph, seed=0) -> list:
+    rng = np.random.default_rng(seed)
+    xs = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        info = np.iinfo(DTYPES[t.dtype])
+        xs.append(rng.integers(info.min, info.max + 1, t.concrete_shape(1)).astype(DTYPES[t.dtype]))
+    return xs
+
+
+def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_file=None,
+             kernels="cmsis-nn", in_place=True, order_search=True, check_budget=True,
+             run=True) -> SimulationReport:
+    """Simulate a .tcnn blob on a target.
+
+    inputs: float arrays in the source model's layout (one per model input; a batch is run one
+    sample at a time), or None for one seeded random int8 input. Raises BudgetExceededError if
+    the arena or flash does not fit (unless check_budget=False)."""
+    import tinycnn
+
+    tgt = get_target(target, target_file, clock_mhz)
+    model = tinycnn.load(blob_path)
+    graph = model.graph
+    if not model.quantized:
+        raise TinyCNNError(f"{blob_path}: simulate runs integer blobs; this one is float32 "
+                           f"(convert with --scheme int8)")
+    plan = plan_memory(graph, in_place=in_place, order_search=order_search)
+    blob_bytes = os.path.getsize(blob_path)
+    runtime_bytes = flash_estimate(graph, blob_bytes, tgt)
+    if check_budget:
+        check_budgets(plan, blob_bytes + runtime_bytes,
+                      f"blob {blob_bytes / 1024:.1f} KiB + runtime estimate {runtime_bytes / 1024:.1f} KiB", tgt)
+    by_name = {n.name: n for n in graph.nodes}
+    nodes = [by_name[name] for name in plan.order]
+    aliased = {t for t, (_, how) in plan.shared.items() if how == "alias"}
+    est = graph_cycles(graph, nodes, tgt, kernels, aliased)
+    total = sum(c for c, _ in est)
+    rows = []
+    for i, (n, (cyc, what)) in enumerate(zip(nodes, est)):
+        out = graph.tensors[n.outputs[0]]
+        rows.append({"layer": n.name, "op": n.op.value, "source": n.attrs.get("source_name", ""),
+                     "kernel": what, "shape": list(out.concrete_shape(1)), "macs": node_macs(graph, n),
+                     "sram_live_bytes": plan.live_bytes[i], "arena_high_bytes": plan.high_water[i],
+                     "cycles": cyc, "share": cyc / total if total else 0.0,
+                     "ms": cycles_to_ms(cyc, tgt.clock_mhz),
+                     "memory": plan.shared.get(n.outputs[0], ("", ""))[1]})
+    report = SimulationReport(
+        blob_path=str(blob_path), target=tgt.name, core=tgt.core, library=tgt.library, kernels=kernels,
+        clock_mhz=tgt.clock_mhz, peak_sram_bytes=plan.arena_bytes, naive_sram_bytes=plan.naive_bytes,
+        sram_budget_bytes=tgt.sram_bytes, peak_layer=plan.order[plan.peak_step] if plan.order else "",
+        blob_bytes=blob_bytes, runtime_flash_bytes=runtime_bytes, flash_budget_bytes=tgt.flash_bytes,
+        cycles=total, latency_ms=cycles_to_ms(total, tgt.clock_mhz), rows=rows,
+        op_order_changed=plan.order != [n.name for n in graph.nodes])
+    if run:
+        _run(model, plan, inputs, report)
+    return report
+
+
+def _run(model, plan, inputs, report):
+    if inputs is None:
+        xs_q = random_inputs(model.graph)
+        report.input_source = "one seeded random int8 input"
+    else:
+        inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(inputs) != len(model.graph.inputs):
+            raise TinyCNNError(f"{report.blob_path}: the model has {len(model.graph.inputs)} input(s), "
+                               f"got {len(inputs)}")
+        xs_q = [model.quantize_input(model._to_nhwc(x, i), i) for i, x in enumerate(inputs)]
+        report.input_source = f"{len(xs_q[0])} given input sample(s)"
+    device = Device(model.graph, plan)
+    ys_q = device.run_quantized(xs_q)
+    cpu = model.run_quantized(xs_q)
+    report.matches_cpu = all(np.array_equal(a, b) for a, b in zip(ys_q, cpu))
+    report.outputs_q = ys_q
+    report.outputs = [model._from_nhwc(model.dequantize_output(y, i), i) for i, y in enumerate(ys_q)]

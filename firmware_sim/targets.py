@@ -1,0 +1,140 @@
+"""Named microcontroller targets: core, clock, SRAM/flash budgets and a cycle cost model.
+
+Built-in targets are one TOML file each in ``firmware_sim/targets/``. Users add their own with a
+TOML or JSON file (``--target-file``) holding either one target (top-level keys) or several
+(``[[target]]`` tables / ``{"targets": [...]}``). A user target may say ``base = "cortex-m4"``
+to inherit every field it does not set (including the ``[cost]`` table, key by key).
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinycnn.errors import TinyCNNError
+
+TARGET_DIR = Path(__file__).parent / "targets"
+
+# cost-model keys (cycles unless stated); see docs/cycle-model.md for their derivation
+COST_KEYS = (
+    "simd_lanes", "scalar_cycles_per_mac", "conv_cycles_per_mac", "conv_1x1_cycles_per_mac",
+    "depthwise_3x3_cycles_per_mac", "depthwise_cycles_per_mac", "fully_connected_cycles_per_mac",
+    "requant_cycles_per_output", "elementwise_cycles_per_element", "lut_cycles_per_element",
+    "pool_cycles_per_tap", "copy_cycles_per_byte", "softmax_cycles_per_element",
+    "layer_overhead_cycles", "popcount_cycles_per_word", "word_bits", "naive_cycles_per_mac",
+    "memory_stall_factor",
+)
+REQUIRED = ("name", "core", "clock_mhz", "sram_kib", "flash_kib")
+
+
+@dataclass
+class Target:
+    name: str
+    core: str
+    clock_mhz: float
+    sram_bytes: int
+    flash_bytes: int
+    board: str = ""
+    runtime_flash_bytes: int = 0  # interpreter/runtime code, estimate
+    kernel_flash_bytes: int = 0  # per distinct op kind linked in, estimate
+    library: str = "CMSIS-NN-class optimized int8 kernels"
+    cost: dict = field(default_factory=dict)
+    source: str = ""
+
+    def with_clock(self, clock_mhz) -> "Target":
+        if clock_mhz is None:
+            return self
+        if not clock_mhz > 0:
+            raise TinyCNNError(f"clock must be positive, got {clock_mhz} MHz")
+        return Target(**{**self.__dict__, "clock_mhz": float(clock_mhz)})
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["cost"] = dict(self.cost)
+        return d
+
+
+def _from_dict(d: dict, source: str, known: dict) -> Target:
+    if "base" in d:
+        base = known.get(d["base"])
+        if base is None:
+            raise TinyCNNError(f"{source}: target '{d.get('name')}' has base '{d['base']}', which is not "
+                               f"a known target ({', '.join(sorted(known))})")
+        merged = {"name": base.name, "core": base.core, "clock_mhz": base.clock_mhz,
+                  "sram_kib": base.sram_bytes / 1024, "flash_kib": base.flash_bytes / 1024,
+                  "board": base.board, "runtime_flash_kib": base.runtime_flash_bytes / 1024,
+                  "kernel_flash_kib": base.kernel_flash_bytes / 1024,
+                  "cost": {**base.cost, "library": base.library}}
+        merged.update({k: v for k, v in d.items() if k not in ("base", "cost")})
+        merged["cost"] = {**merged["cost"], **d.get("cost", {})}
+        d = merged
+    missing = [k for k in REQUIRED if k not in d]
+    cost = dict(d.get("cost", {}))
+    missing += [f"cost.{k}" for k in COST_KEYS if k not in cost]
+    if missing:
+        raise TinyCNNError(f"{source}: target '{d.get('name', '?')}' lacks {', '.join(missing)} "
+                           f"(or set base = \"<built-in target>\" to inherit them)")
+    try:
+        cost_values = {k: float(cost[k]) for k in COST_KEYS}
+        t = Target(name=str(d["name"]), core=str(d["core"]), clock_mhz=float(d["clock_mhz"]),
+                   sram_bytes=int(float(d["sram_kib"]) * 1024), flash_bytes=int(float(d["flash_kib"]) * 1024),
+                   board=str(d.get("board", "")),
+                   runtime_flash_bytes=int(float(d.get("runtime_flash_kib", 0)) * 1024),
+                   kernel_flash_bytes=int(float(d.get("kernel_flash_kib", 0)) * 1024),
+                   library=str(cost.get("library", "CMSIS-NN-class optimized int8 kernels")),
+                   cost=cost_values, source=source)
+    except (TypeError, ValueError) as exc:
+        raise TinyCNNError(f"{source}: target '{d.get('name', '?')}' has a non-numeric field ({exc})") from exc
+    if t.clock_mhz <= 0 or t.sram_bytes <= 0 or t.flash_bytes <= 0:
+        raise TinyCNNError(f"{source}: target '{t.name}': clock_mhz, sram_kib and flash_kib must be positive")
+    return t
+
+
+def _read(path: Path) -> list:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise TinyCNNError(f"{path}: cannot read target file ({exc.strerror})") from exc
+    try:
+        d = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TinyCNNError(f"{path}: not a valid {'JSON' if path.suffix == '.json' else 'TOML'} "
+                           f"target file ({exc})") from exc
+    if isinstance(d, list):
+        return d
+    for key in ("target", "targets"):
+        if key in d:
+            return list(d[key])
+    return [d]
+
+
+def builtin_targets() -> dict:
+    known = {}
+    for path in sorted(TARGET_DIR.glob("*.toml")):
+        for d in _read(path):
+            t = _from_dict(d, f"built-in {path.name}", known)
+            known[t.name] = t
+    return known
+
+
+def load_targets(target_file=None) -> dict:
+    """All built-in targets plus those in ``target_file`` (which may override built-ins by name)."""
+    known = builtin_targets()
+    if target_file:
+        path = Path(target_file)
+        for d in _read(path):
+            t = _from_dict(d, str(path), known)
+            known[t.name] = t
+    return known
+
+
+def get_target(target, target_file=None, clock_mhz=None) -> Target:
+    """A Target by name (or a Target passed through), with an optional clock override."""
+    if isinstance(target, Target):
+        return target.with_clock(clock_mhz)
+    known = load_targets(target_file)
+    if target not in known:
+        raise TinyCNNError(f"unknown target '{target}'; known targets: {', '.join(sorted(known))} "
+                           f"(add your own with --target-file FILE.toml)")
+    return known[target].with_clock(clock_mhz)
