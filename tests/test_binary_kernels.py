@@ -16,7 +16,7 @@ from tinycnn.reference.binary_int import quantize_real
 
 def _run_kernel(node, ins, out_shape, out_dtype):
     out = np.zeros(out_shape, out_dtype)
-    call = bind(Graph(), node, ins, out, lambda count, dtype: np.zeros(count, dtype))
+    call = bind(Graph(), node, ins, out, lambda count, dtype, **_: np.zeros(count, dtype))
     call()
     return out
 
