@@ -17,8 +17,12 @@ def register(sub):
     p.add_argument("-o", "--output", help="output blob (default: MODEL with .tcnn suffix)")
     p.add_argument("--calib", help="calibration inputs (.npz with key 'x', or .npy) in the model's "
                                    "input layout (NCHW for ONNX); 100-1000 samples")
-    p.add_argument("--scheme", default="int8", choices=["int8", "float32"],
-                   help="int8 quantization or a float32 blob (default: int8)")
+    p.add_argument("--scheme", default="int8", choices=["int8", "float32", "binary"],
+                   help="int8 quantization, a float32 blob, or binary: 1-bit (XNOR) versions of "
+                        "--binary-layers, the rest int8 (default: int8; docs/binary.md)")
+    p.add_argument("--binary-layers", nargs="+", metavar="LAYER",
+                   help="with --scheme binary: layers to binarize (default: every conv/FC "
+                        "except the first and the last)")
     p.add_argument("--calibration", default="minmax", choices=["minmax", "percentile", "mse", "entropy"],
                    help="activation range method (default: minmax)")
     p.add_argument("--percentile", type=float, default=99.99, help="for --calibration percentile")
@@ -34,7 +38,8 @@ def run(args):
 
     out = tinycnn.convert(args.model, calib=args.calib, output=args.output, scheme=args.scheme,
                           calibration=args.calibration, per_channel=not args.per_tensor,
-                          percentile=args.percentile, progress=not args.quiet)
+                          percentile=args.percentile, progress=not args.quiet,
+                          **({"binary_layers": args.binary_layers} if args.scheme == "binary" else {}))
     if args.quiet:
         print(out)
         return 0
@@ -42,4 +47,30 @@ def run(args):
     t = d["totals"]
     print(f"wrote {out}: {t['blob_bytes']:,} bytes, {t['layers']} layers, {t['params']:,} params, "
           f"{t['macs']:,} MACs/inference (scheme {d['meta'].get('scheme', 'float32')})")
+    if args.scheme == "binary" and args.calib:
+        _report_binarization_cost(args.model, out, args.calib)
     return 0
+
+
+def _report_binarization_cost(model_path, blob_path, calib):
+    """Top-1 agreement of the binarized blob with the float model on the calibration inputs."""
+    import numpy as np
+
+    import tinycnn
+    from tinycnn.convert import import_model, to_nhwc
+    from tinycnn.dataset import load_inputs
+    from tinycnn.reference.float_ops import run_float
+
+    graph = import_model(model_path)
+    x = load_inputs(calib, "calibration")
+    ref = run_float(graph, [to_nhwc(graph, x)])[0]
+    model = tinycnn.load(blob_path)
+    got = model.run_quantized([model.quantize_input(to_nhwc(graph, x))])[0]
+    binary = [n.attrs.get("source_name", n.name) for n in model.graph.nodes
+              if n.op.value.startswith("BINARY_") and n.op.value != "BINARY_MAX_POOL_2D"]
+    if ref.ndim == 2 and ref.shape[1] > 1:
+        agree = float(np.mean(ref.argmax(1) == got.argmax(1)))
+        print(f"binary layers: {', '.join(binary)}; top-1 agreement with the float model on the "
+              f"{len(x)} calibration inputs: {100 * agree:.1f}%")
+    print("note: binarizing weights and activations of a network not trained for it usually costs "
+          "a lot of accuracy; train with a straight-through estimator (docs/binary.md)")
