@@ -5,8 +5,8 @@ from firmware_sim.targets import Target, get_target, load_targets
 
 
 def simulate(blob_path, target="cortex-m4", clock_mhz=None, **kwargs):
-    """See firmware_sim.simulate.simulate."""
-    from firmware_sim.simulate import simulate as _simulate
+    """See firmware_sim.simulation.simulate."""
+    from firmware_sim.simulation import simulate as _simulate
     return _simulate(blob_path, target, clock_mhz, **kwargs)
 
 

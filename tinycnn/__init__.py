@@ -24,3 +24,9 @@ def info(blob_path):
     """Per-layer description of a blob: see tinycnn.report.describe."""
     from tinycnn.report import describe
     return describe(load(blob_path).graph, blob_path)
+
+
+def simulate(blob_path, target="cortex-m4", clock_mhz=None, **kw):
+    """Arena plan, budgets, device run and cycle estimate on a target: see firmware_sim.simulate."""
+    from firmware_sim import simulate as _simulate
+    return _simulate(blob_path, target, clock_mhz, **kw)

@@ -1,0 +1,80 @@
+"""`tinycnn simulate | targets | export-c`: microcontroller simulation (firmware_sim)."""
+from __future__ import annotations
+
+import json
+
+
+def register(sub):
+    p = sub.add_parser("simulate", help="run a blob on a simulated microcontroller: arena, budgets, cycles",
+                       description="Plan the SRAM arena, check SRAM/flash budgets, run the blob with every "
+                                   "activation in one arena (bit-identical to the CPU runtime) and estimate "
+                                   "per-layer cycles for a CMSIS-NN-class kernel library on the target.")
+    p.add_argument("blob", help=".tcnn file")
+    p.add_argument("--target", "-t", default="cortex-m4", help="target name (see 'tinycnn targets')")
+    p.add_argument("--target-file", help="TOML/JSON file with extra targets")
+    p.add_argument("--clock-mhz", type=float, help="override the target's clock")
+    p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout (default: one random input)")
+    p.add_argument("--kernels", choices=["cmsis-nn", "naive"], default="cmsis-nn",
+                   help="cycle model: optimized (CMSIS-NN-class) or naive C reference kernels")
+    p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
+    p.add_argument("--no-order-search", action="store_true", help="keep the blob's op order")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--plot", metavar="FILE", help="write a PNG of memory profile and per-layer latency")
+    p.set_defaults(func=run_simulate)
+
+    t = sub.add_parser("targets", help="list the simulation targets",
+                       description="List built-in targets (and those of --target-file).")
+    t.add_argument("--target-file", help="TOML/JSON file with extra targets")
+    t.add_argument("--json", action="store_true", help="machine-readable output")
+    t.set_defaults(func=run_targets)
+
+    e = sub.add_parser("export-c", help="write a blob as a C header (aligned const uint8_t[])",
+                       description="Write the blob as an aligned const uint8_t array with its length, the "
+                                   "arena size the plan needs and input/output shapes and quantization.")
+    e.add_argument("blob", help=".tcnn file")
+    e.add_argument("--output", "-o", required=True, help="header file to write (e.g. model_data.h)")
+    e.add_argument("--name", help="C identifier prefix (default: the blob's file name)")
+    e.set_defaults(func=run_export_c)
+
+
+def run_simulate(args):
+    from firmware_sim import simulate
+    from tinycnn.dataset import load_inputs
+
+    x = load_inputs(args.input) if args.input else None
+    report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
+                      kernels=args.kernels, in_place=not args.no_in_place,
+                      order_search=not args.no_order_search)
+    print(report.format())
+    if args.json:
+        report.save_json(args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        from firmware_sim.plot import plot_report
+        plot_report(report, args.plot)
+        print(f"wrote {args.plot}")
+    return 0 if report.matches_cpu in (True, None) else 1
+
+
+def run_targets(args):
+    from firmware_sim.targets import load_targets
+    from tinycnn.report import format_table
+
+    targets = load_targets(args.target_file)
+    if args.json:
+        print(json.dumps([t.to_json() for t in targets.values()], indent=1))
+        return 0
+    rows = [{"name": t.name, "core": t.core, "clock": f"{t.clock_mhz:g} MHz",
+             "sram": f"{t.sram_bytes // 1024} KiB", "flash": f"{t.flash_bytes // 1024} KiB",
+             "library": t.library, "board": t.board} for t in targets.values()]
+    print(format_table(rows, [("name", "target"), ("clock", "clock"), ("sram", "SRAM"), ("flash", "flash"),
+                              ("core", "core"), ("board", "class"), ("library", "cost model")]))
+    return 0
+
+
+def run_export_c(args):
+    from firmware_sim.export_c import export_c
+
+    path = export_c(args.blob, args.output, name=args.name)
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+    return 0
