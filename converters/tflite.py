@@ -78,7 +78,8 @@ class TfliteImporter:
         elif data.dtype == np.float16:
             data, dtype = data.astype(np.float32), "float32"
         name = self._unique(t.name)
-        self.graph.add_tensor(name, data.shape, dtype, np.ascontiguousarray(data), self.quant_of(t))
+        data = np.ascontiguousarray(data)  # scalars become shape (1,)
+        self.graph.add_tensor(name, data.shape, dtype, data, self.quant_of(t))
         self.names[idx] = name
         self.graph.meta["tflite_tensor_index"][name] = idx
         return name

@@ -178,3 +178,13 @@ def test_conv_options_fused_tanh_rejected(tmp_path):
     p.write_bytes(w.to_bytes())
     with pytest.raises(UnsupportedModelError, match="fused activation"):
         load_tflite(p)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3", "legacy_uint8", "misc_ops"])
+def test_blob_round_trip_keeps_bit_exactness(tmp_path, name):
+    import tinycnn
+    from tinycnn.convert import convert
+    g, x = _load(name)
+    blob = tinycnn.load(convert(DATA / f"{name}.tflite", output=tmp_path / f"{name}.tcnn"))
+    xq = _with_saturating(Model(g), x[:8])
+    np.testing.assert_array_equal(blob.run_quantized([xq])[0], Model(g).run_quantized([xq])[0])

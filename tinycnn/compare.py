@@ -90,6 +90,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
     x: a batch of inputs (float in the model's layout, or int8/uint8 raw values for quantized
     models). ``graph`` may be given to compare an already-imported (e.g. modified) graph."""
     from converters.tflite import load_tflite
+    from tinycnn.reference.float_ops import run_float
     from tinycnn.runtime import ExecutionPlan
 
     graph = graph if graph is not None else load_tflite(model_path)
@@ -100,7 +101,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
     if x.ndim < in_rank:
         x = x[None]
     n = len(x) if max_samples is None else min(len(x), max_samples)
-    plan = ExecutionPlan(graph, 1)
+    plan = ExecutionPlan(graph, 1) if quantized else None
     rows, ref_name = {}, "tflm"
     for node in graph.nodes:
         out = node.outputs[0]
@@ -109,14 +110,18 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
                                   node.attrs.get("tflite_op", node.op.value), index[out])
     for s in range(n):
         ours_in, ref_in = _inputs(graph, x[s])
-        np.copyto(plan.buffers[graph.inputs[0]], ours_in.astype(DTYPES[graph.tensors[graph.inputs[0]].dtype]))
-        plan.run()
+        if quantized:
+            np.copyto(plan.buffers[graph.inputs[0]], ours_in.astype(DTYPES[graph.tensors[graph.inputs[0]].dtype]))
+            plan.run()
+            values = plan.buffers
+        else:  # float models run on the float reference
+            values = run_float(graph, [ours_in], keep_all=True)
         ref_name, ref = _reference_run(model_path, ref_in, reference)
         for name, row in rows.items():
             r = ref.get(row.tensor_index)
             if r is None:
                 continue
-            ours = plan.buffers[name]
+            ours = values[name]
             r = np.asarray(r)
             if r.dtype == np.uint8 and graph.meta.get("tflite_uint8"):
                 r = r.astype(np.int16) - 128
@@ -146,5 +151,6 @@ def format_comparison(c: Comparison) -> str:
                                 ("n", "# differing")])
     first = c.first_difference
     tail = (f"first differing layer: {first.layer} ({first.op}, tensor {first.tensor_index})"
-            if first else "all layers identical")
+            if first else ("all layers identical" if c.unit == "LSB"
+                           else "all layers agree within float tolerance (1e-5 relative)"))
     return f"reference: {c.reference}, {c.samples} sample(s)\n{table}\n{tail}"
