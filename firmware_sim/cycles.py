@@ -25,6 +25,9 @@ from tinycnn.ir import Graph, Node, Op
 KERNELS = ("cmsis-nn", "naive")
 BINARY_WORD_OVERHEAD = 3  # load, XOR/XNOR, accumulate per packed word
 COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST}
+BINARY_MAC_OPS = {Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED}
+POOL_OPS = {Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D} | {getattr(Op, "BINARY_MAX_POOL_2D", Op.MAX_POOL_2D)}
+BINARIZE = getattr(Op, "BINARIZE", None)  # int8 -> packed sign bits (compare, shift, OR per value)
 
 
 def _elems(graph, name) -> int:
@@ -70,13 +73,13 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
             per_mac = f * c[f"{kind}_cycles_per_mac"] + (1 - f) * c["scalar_cycles_per_mac"]
             what = kind if f == 1 else f"{kind}, {100 * f:.0f}% SIMD"
         return macs * per_mac * stall + out_elems * c["requant_cycles_per_output"] + overhead, what
-    if node.op in (Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED):
+    if node.op in BINARY_MAC_OPS:
         words = node_macs(graph, node) / c["word_bits"]
         per_word = c["popcount_cycles_per_word"] + BINARY_WORD_OVERHEAD
         return (words * per_word * stall + out_elems * c["requant_cycles_per_output"] + overhead,
                 f"xnor-popcount ({c['popcount_cycles_per_word']:g} cyc/word popcount)")
     scale = 1.5 if naive else 1.0
-    if node.op in (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D):
+    if node.op in POOL_OPS:
         return node_macs(graph, node) * c["pool_cycles_per_tap"] * scale + overhead, "pool"
     if node.op == Op.MEAN:
         taps = _elems(graph, node.inputs[0])
@@ -84,6 +87,8 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
             + overhead, "mean"
     if node.op in (Op.ADD, Op.SUB, Op.MUL, Op.PRELU):
         return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "elementwise"
+    if node.op == BINARIZE:
+        return _elems(graph, node.inputs[0]) * c["lut_cycles_per_element"] * scale + overhead, "binarize"
     if node.op == Op.LUT:
         return out_elems * c["lut_cycles_per_element"] * scale + overhead, "table lookup"
     if node.op == Op.REQUANTIZE:

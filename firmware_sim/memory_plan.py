@@ -8,11 +8,14 @@ Memory sharing (each is a *block*: tensors at fixed relative offsets planned as 
 - in-place elementwise (LUT, REQUANTIZE, ADD, SUB, MUL, PRELU, SOFTMAX): the output reuses an
   input of the same shape whose block is not read after this op. Safe because these kernels read
   element i (softmax: row r) before writing element i (row r), and never read it again.
-- depthwise conv: tinycnn's kernel reads every tap of output pixel p into an int32 scratch
-  accumulator before writing pixel p, so the output may overlap the input as long as the bytes
-  pixel p writes are never read by a later pixel. ``depthwise_overlap_offset`` computes the
-  largest such start offset of the output relative to the input (usually negative: the output
-  starts a bit below the input, by about one input row plus one pixel for 3x3 stride 1).
+- depthwise conv: the output may overlap the input if no output byte is written before the last
+  read of the input byte it overwrites. ``depthwise_overlap_offset`` gives the largest start
+  offset of the output relative to the input under a kernel-agnostic assumption: output pixels
+  are written in raster order, and pixel p's bytes may be written before any read of pixel p's
+  own window (no buffering assumed). tinycnn's kernels buffer more than that (one int32 row of
+  accumulators, written after the row's last read; earlier: one pixel), so the bound is safe for
+  them and for any raster-order kernel; it costs at most one pixel of slack. For 3x3 stride 1 the
+  output starts about one input row plus one pixel below the input.
 """
 from __future__ import annotations
 
@@ -46,10 +49,10 @@ class MemoryPlan:
         return int(np.argmax(self.high_water)) if self.high_water else 0
 
 
-def depthwise_overlap_offset(in_shape, out_shape, kernel_hw, attrs) -> int | None:
+def depthwise_overlap_offset(in_shape, out_shape, kernel_hw, attrs) -> int:
     """Largest (most positive) byte offset of the output start relative to the input start
-    such that running the depthwise kernel in place never reads a byte it already overwrote
-    (int8 NHWC, batch 1). None when every offset works (a single output pixel)."""
+    such that a raster-order depthwise kernel running in place never reads a byte it already
+    overwrote (int8 NHWC, batch 1; see the module docstring for the assumption)."""
     _, h, w, cin = in_shape
     _, oh, ow, cout = out_shape
     kh, kw = kernel_hw
@@ -67,11 +70,9 @@ def depthwise_overlap_offset(in_shape, out_shape, kernel_hw, attrs) -> int | Non
     big = np.iinfo(np.int64).max // 4
     min_read = np.where((iy0[:, None] >= 0) & (ix0[None, :] >= 0),
                         (iy0[:, None] * w + ix0[None, :]) * cin, big).reshape(-1)
-    if min_read.size <= 1:
-        return None
-    suffix_min = np.minimum.accumulate(min_read[::-1])[::-1]
-    p = np.arange(1, min_read.size)
-    return int(np.min(suffix_min[1:] - p * cout))
+    suffix_min = np.minimum.accumulate(min_read[::-1])[::-1]  # lowest byte read by pixels >= p
+    ends = np.arange(1, min_read.size + 1) * cout  # end of output pixel p, relative to the output
+    return int(np.min(suffix_min - ends))
 
 
 class _Blocks:
@@ -141,7 +142,7 @@ def _build_blocks(graph, nodes, sizes, first, last, in_place, alignment):
             w = graph.tensors[n.inputs[1]].shape
             delta = depthwise_overlap_offset(graph.tensors[acts[0]].concrete_shape(1),
                                              t_out.concrete_shape(1), (w[0], w[1]), n.attrs)
-            delta = 0 if delta is None else min(delta, 0)
+            delta = min(delta, 0)
             delta = (delta // alignment) * alignment  # floor: any smaller offset is also safe
             if -delta < sizes[out]:  # overlapping saves memory
                 blocks.join(out, acts[0], delta)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tinycnn.report import format_table
 
-ESTIMATE_NOTE = ("cycles and latency are ESTIMATES from an analytical model of {library} kernels on "
+ESTIMATE_NOTE = ("cycles and latency are ESTIMATES from an analytical model of {library} on "
                  "{core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM is the exact "
                  "arena this plan needs (activations + per-op scratch, 16-byte aligned).")
 
