@@ -241,3 +241,4 @@ def bind(graph, node, ins, out, scratch):
 
 from tinycnn.kernels import bconv  # noqa: E402,F401  (registers the 1-bit binders)
 from tinycnn.kernels import tflite_ops  # noqa: E402,F401  (registers TFLM-exact variants)
+from tinycnn.kernels import int16  # noqa: E402,F401  (registers the 16x8 variants)

@@ -162,6 +162,9 @@ INT_OPS.update(BINARY_INT_OPS)
 from tinycnn.reference.tflite_ops import TFLM_INT_OPS  # noqa: E402  (TFLM-exact variants)
 
 INT_OPS.update(TFLM_INT_OPS)
+from tinycnn.reference.int16_ops import INT16X8_OPS  # noqa: E402  (16x8 variants)
+
+INT_OPS.update(INT16X8_OPS)
 
 
 def run_int(graph, inputs_q: list, keep_all=False):

@@ -1,0 +1,208 @@
+"""16x8 kernels (int16 activations with zero point 0, int8 weights, int64 bias; TFLite's
+16x8 scheme) and their binders under the registry keys (op, "int16x8").
+
+Weighted ops accumulate in int64 and requantize with TFLite's int64
+MultiplyByQuantizedMultiplier (16-bit rounded multiplier, one rounding shift). Pools, pad,
+reshape, transpose and resize have no variant: the int8 kernels are dtype-generic and their
+clamp limits come from the int16 output type. NumPy oracles: tinycnn/reference/int16_ops.py.
+
+conv geom = [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, groups];
+depthwise geom = [..., depth_multiplier]; clamp = [output_offset, act_min, act_max].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
+from tinycnn.ir import Op
+from tinycnn.jit import njit
+from tinycnn.kernels.registry import BINDERS, as4d, binder
+
+VARIANT = "int16x8"
+
+
+@njit
+def mbqm_int64(x, multiplier, shift):
+    """TFLite MultiplyByQuantizedMultiplier(int64_t, int32_t, int), double-rounding build."""
+    m = np.int64(multiplier)
+    reduced = (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else np.int64(0x7FFF)
+    total_shift = 15 - np.int64(shift)
+    return (np.int64(x) * reduced + (np.int64(1) << (total_shift - 1))) >> total_shift
+
+
+@njit
+def _store(acc, mult, shift, clamp):
+    v = mbqm_int64(acc, mult, shift) + clamp[0]
+    return max(min(v, clamp[2]), clamp[1])
+
+
+@njit
+def conv_2d_s16(x, w, bias, mult, shift, geom, clamp, out):
+    n_batch, in_h, in_w, _ = x.shape
+    cout, kh, kw, cig = w.shape
+    _, out_h, out_w, _ = out.shape
+    sh, sw, dh, dw, pt, pl, groups = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6]
+    cog = cout // groups
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for oc in range(cout):
+                    g = oc // cog
+                    acc = np.int64(0)
+                    for ky in range(kh):
+                        iy = oy * sh - pt + ky * dh
+                        if iy < 0 or iy >= in_h:
+                            continue
+                        for kx in range(kw):
+                            ix = ox * sw - pl + kx * dw
+                            if ix < 0 or ix >= in_w:
+                                continue
+                            for ic in range(cig):
+                                acc += np.int64(x[n, iy, ix, g * cig + ic]) * np.int64(w[oc, ky, kx, ic])
+                    out[n, oy, ox, oc] = _store(acc + bias[oc], mult[oc], shift[oc], clamp)
+
+
+@njit
+def depthwise_conv_2d_s16(x, w, bias, mult, shift, geom, clamp, out):
+    n_batch, in_h, in_w, _ = x.shape
+    kh, kw, cout = w.shape
+    _, out_h, out_w, _ = out.shape
+    sh, sw, dh, dw, pt, pl, dm = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6]
+    for n in range(n_batch):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for c in range(cout):
+                    acc = np.int64(0)
+                    for ky in range(kh):
+                        iy = oy * sh - pt + ky * dh
+                        if iy < 0 or iy >= in_h:
+                            continue
+                        for kx in range(kw):
+                            ix = ox * sw - pl + kx * dw
+                            if ix < 0 or ix >= in_w:
+                                continue
+                            acc += np.int64(x[n, iy, ix, c // dm]) * np.int64(w[ky, kx, c])
+                    out[n, oy, ox, c] = _store(acc + bias[c], mult[c], shift[c], clamp)
+
+
+@njit
+def fully_connected_s16(x, w, bias, mult, shift, clamp, out):
+    n_batch, k_len = x.shape
+    cout = w.shape[0]
+    for n in range(n_batch):
+        for oc in range(cout):
+            acc = np.int64(0)
+            for k in range(k_len):
+                acc += np.int64(x[n, k]) * np.int64(w[oc, k])
+            out[n, oc] = _store(acc + bias[oc], mult[oc], shift[oc], clamp)
+
+
+@njit
+def requantize_any(x, q, out):
+    """4-D views; q = [input_offset, output_offset, multiplier, shift, out_min, out_max]."""
+    n_b, h, w, c_n = out.shape
+    for n in range(n_b):
+        for y in range(h):
+            for xx in range(w):
+                for c in range(c_n):
+                    v = mbqm(np.int64(x[n, y, xx, c]) + q[0], q[2], q[3]) + q[1]
+                    out[n, y, xx, c] = max(min(v, q[5]), q[4])
+
+
+@njit
+def mean_hw_s16(x, quant, acc_buf, out):
+    """quant = [input_offset, output_offset, output_multiplier, output_shift]; out [N,1,1,C]."""
+    n_batch, h, w, c_n = x.shape
+    for n in range(n_batch):
+        for c in range(c_n):
+            acc_buf[c] = 0
+        for y in range(h):
+            for xx in range(w):
+                for c in range(c_n):
+                    acc_buf[c] += np.int64(x[n, y, xx, c])
+        for c in range(c_n):
+            v = mbqm(acc_buf[c] + quant[0] * h * w, quant[2], quant[3]) + quant[1]
+            out[n, 0, 0, c] = max(min(v, 32767), -32768)
+
+
+# ---------------- binders ----------------
+
+def _weighted_args(node, ins):
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    clamp = np.array([a["output_offset"], a["act_min"], a["act_max"]], np.int64)
+    return (x, w, np.ascontiguousarray(b, np.int64), np.ascontiguousarray(p["output_multiplier"], np.int32),
+            np.ascontiguousarray(p["output_shift"], np.int32), clamp)
+
+
+def _geom(a, last):
+    return np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]) + [last], np.int64)
+
+
+@binder((Op.CONV_2D, VARIANT))
+def _bind_conv(graph, node, ins, out, scratch):
+    x, w, b, m, s, clamp = _weighted_args(node, ins)
+    geom = _geom(node.attrs, node.attrs.get("groups", 1))
+    return lambda: conv_2d_s16(x, w, b, m, s, geom, clamp, out)
+
+
+@binder((Op.DEPTHWISE_CONV_2D, VARIANT))
+def _bind_dw(graph, node, ins, out, scratch):
+    x, w, b, m, s, clamp = _weighted_args(node, ins)
+    geom = _geom(node.attrs, node.attrs.get("depth_multiplier", 1))
+    return lambda: depthwise_conv_2d_s16(x, w, b, m, s, geom, clamp, out)
+
+
+@binder((Op.FULLY_CONNECTED, VARIANT))
+def _bind_fc(graph, node, ins, out, scratch):
+    x, w, b, m, s, clamp = _weighted_args(node, ins)
+    x2 = x.reshape(x.shape[0], -1)
+    return lambda: fully_connected_s16(x2, w, b, m, s, clamp, out)
+
+
+@binder((Op.ADD, VARIANT), (Op.SUB, VARIANT))
+def _bind_add(graph, node, ins, out, scratch):
+    """The int8 add/sub kernel is dtype-generic; 16x8 differs only in its prepared fields
+    (left_shift 15, int16 clamp limits)."""
+    return BINDERS[node.op](graph, node, ins, out, scratch)
+
+
+def _requant_q(off_in, off_out, m, s, out):
+    info = np.iinfo(out.dtype)
+    return np.array([off_in, off_out, m, s, info.min, info.max], np.int64)
+
+
+@binder((Op.REQUANTIZE, VARIANT))
+def _bind_requant(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = _requant_q(a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"], out)
+    x4, o4 = as4d(ins[0]), as4d(out)
+    return lambda: requantize_any(x4, q, o4)
+
+
+@binder((Op.MEAN, VARIANT))
+def _bind_mean(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    acc = scratch(ins[0].shape[3], np.int64)
+    return lambda: mean_hw_s16(ins[0], q, acc, out)
+
+
+@binder((Op.CONCATENATION, VARIANT))
+def _bind_concat(graph, node, ins, out, scratch):
+    axis, start, steps = node.attrs["axis"], 0, []
+    for x, (off, m, s) in zip(ins, node.params["requant"]):
+        index = [slice(None)] * out.ndim
+        index[axis] = slice(start, start + x.shape[axis])
+        dst = out[tuple(index)]
+        start += x.shape[axis]
+        if m == 0:
+            steps.append((np.copyto, (dst, x)))
+        else:
+            q = _requant_q(off, node.attrs["output_offset"], m, s, out)
+            steps.append((requantize_any, (as4d(x), q, as4d(dst))))
+
+    def run():
+        for fn, args in steps:
+            fn(*args)
+    return run

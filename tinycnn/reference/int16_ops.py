@@ -1,0 +1,117 @@
+"""NumPy integer oracles for TFLite's 16x8 scheme (``attrs["kernel_variant"] == "int16x8"``):
+int16 activations (symmetric, zero point 0), int8 weights, int64 biases.
+
+- CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED: int64 accumulator = sum(x * w) + bias, then
+  TFLite's int64 ``MultiplyByQuantizedMultiplier`` (the 32-bit multiplier rounded to 16 bits,
+  one rounding shift; reference_integer_ops/conv.h, depthwise_conv.h, fully_connected.h int16
+  paths), + output offset (0), clamp to the fused activation range, int16;
+- ADD / SUB: the int8 formula with left_shift 15 (TFLM add.cc for int16), int16 output;
+- MEAN: the int8 tinycnn formula (multiplier folds 1/(H*W)) with an int16 clamp;
+- REQUANTIZE: int8 <-> int16 (or same type) ``MultiplyByQuantizedMultiplier(x - zp_in) + zp_out``
+  clamped to the output type (TFLite quantize.cc Requantize);
+- CONCATENATION: copy, or requantize each input whose scale differs, int16 clamp.
+Merged into tinycnn.reference.int_ops.INT_OPS under the keys (op, "int16x8").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.fixedpoint import np_multiply_by_quantized_multiplier as mbqm
+from tinycnn.ir import Op
+from tinycnn.reference.float_ops import extract_patches
+
+VARIANT = "int16x8"
+
+
+def np_multiply_by_quantized_multiplier_int64(x, multiplier, shift):
+    """TFLite MultiplyByQuantizedMultiplier(int64_t x, int32_t m, int shift) (double rounding
+    build): m reduced to 16 bits with rounding, then one rounding right shift by 15 - shift."""
+    x = np.asarray(x, np.int64)
+    m = np.asarray(multiplier, np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    total_shift = 15 - np.asarray(shift, np.int64)
+    return (x * reduced + (np.int64(1) << (total_shift - 1))) >> total_shift
+
+
+def _type_range(node):
+    info = np.iinfo(np.dtype(node.attrs.get("output_dtype", "int16")))
+    return int(info.min), int(info.max)
+
+
+def _finish16(acc, node):
+    a = node.attrs
+    return np.clip(acc + a["output_offset"], a["act_min"], a["act_max"]).astype(np.int16)
+
+
+def _requant_acc(acc, node):
+    p = node.params
+    return np_multiply_by_quantized_multiplier_int64(acc, p["output_multiplier"], p["output_shift"])
+
+
+def conv_2d(node, x, w, b):
+    a = node.attrs
+    cout, kh, kw, cig = w.shape
+    groups = a.get("groups", 1)
+    patches = extract_patches(x.astype(np.int64), kh, kw, a, pad_value=0)
+    cog = cout // groups
+    accs = [np.tensordot(patches[..., g * cig:(g + 1) * cig], w[g * cog:(g + 1) * cog].astype(np.int64),
+                         axes=([3, 4, 5], [1, 2, 3])) for g in range(groups)]
+    acc = np.concatenate(accs, axis=-1) + b.astype(np.int64)
+    return _finish16(_requant_acc(acc, node), node)
+
+
+def depthwise_conv_2d(node, x, w, b):
+    a = node.attrs
+    kh, kw, _ = w.shape
+    patches = np.repeat(extract_patches(x.astype(np.int64), kh, kw, a, pad_value=0),
+                        a.get("depth_multiplier", 1), axis=-1)
+    acc = np.einsum("nhwijc,ijc->nhwc", patches, w.astype(np.int64)) + b.astype(np.int64)
+    return _finish16(_requant_acc(acc, node), node)
+
+
+def fully_connected(node, x, w, b):
+    acc = x.reshape(x.shape[0], -1).astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)
+    return _finish16(_requant_acc(acc, node), node)
+
+
+def add_sub(node, x1, x2):
+    a = node.attrs
+    s1 = (x1.astype(np.int64) + a["input1_offset"]) << a["left_shift"]
+    s2 = (x2.astype(np.int64) + a["input2_offset"]) << a["left_shift"]
+    s1 = mbqm(s1, a["input1_multiplier"], a["input1_shift"])
+    s2 = mbqm(s2, a["input2_multiplier"], a["input2_shift"])
+    raw = s1 + s2 if node.op == Op.ADD else s1 - s2
+    out = mbqm(raw, a["output_multiplier"], a["output_shift"]) + a["output_offset"]
+    return np.clip(out, a["act_min"], a["act_max"]).astype(np.int16)
+
+
+def mean(node, x):
+    a = node.attrs
+    s = x.astype(np.int64).sum(axis=(1, 2), keepdims=True) + a["input_offset"] * x.shape[1] * x.shape[2]
+    y = mbqm(s, a["output_multiplier"], a["output_shift"]) + a["output_offset"]
+    return np.clip(y, -32768, 32767).astype(np.int16)
+
+
+def requantize(node, x):
+    a = node.attrs
+    lo, hi = _type_range(node)
+    out = mbqm(x.astype(np.int64) + a["input_offset"], a["output_multiplier"], a["output_shift"])
+    return np.clip(out + a["output_offset"], lo, hi).astype(np.dtype(a["output_dtype"]))
+
+
+def concatenation(node, *xs):
+    lo, hi = _type_range(node)
+    parts = []
+    for x, (off, m, s) in zip(xs, node.params["requant"]):
+        if m == 0:
+            parts.append(x.astype(np.int16))
+        else:
+            y = mbqm(x.astype(np.int64) + off, m, s) + node.attrs["output_offset"]
+            parts.append(np.clip(y, lo, hi).astype(np.int16))
+    return np.concatenate(parts, axis=node.attrs["axis"])
+
+
+INT16X8_OPS = {(op, VARIANT): fn for op, fn in [
+    (Op.CONV_2D, conv_2d), (Op.DEPTHWISE_CONV_2D, depthwise_conv_2d), (Op.FULLY_CONNECTED, fully_connected),
+    (Op.ADD, add_sub), (Op.SUB, add_sub), (Op.MEAN, mean), (Op.REQUANTIZE, requantize),
+    (Op.CONCATENATION, concatenation)]}
