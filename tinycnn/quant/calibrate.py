@@ -69,10 +69,16 @@ def _mse_range(s, lo, hi):
     return best
 
 
-def _entropy_range(s, lo, hi, bins=2048, levels=128):
-    """KL-divergence threshold (TensorRT's entropy calibration) on |x| with the sign kept."""
+def _entropy_range(s, lo, hi, bins=2048):
+    """KL-divergence threshold (TensorRT's entropy calibration) on |x| with the sign kept.
+    A non-negative tensor gets all 256 int8 levels on [0, t] (asymmetric activations), a
+    signed one 128 per side."""
+    levels = 256 if lo >= 0 else 128
     a = np.abs(s)
-    amax = float(a.max()) or 1.0
+    a = a[a > 0]  # exact zeros (ReLU outputs, image backgrounds) would dominate bin 0
+    if a.size == 0:
+        return lo, hi
+    amax = float(a.max())
     hist, edges = np.histogram(a, bins=bins, range=(0, amax))
     hist = hist.astype(np.float64)
     best_i, best_kl = bins, np.inf
