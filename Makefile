@@ -30,6 +30,8 @@ demo: $(STAMP)
 	$(BIN)/tinycnn info $(OUT)/digits_cnn.tcnn
 	@echo; echo "== int8 vs float (ONNX Runtime) on the held-out test split =="
 	$(BIN)/tinycnn eval $(OUT)/digits_cnn.tcnn --reference examples/digits_cnn.onnx --data examples/digits_test.npz --per-layer
+	@echo; echo "== will it fit, and how fast? (firmware simulation on a Cortex-M4, STM32L4-class) =="
+	$(BIN)/tinycnn simulate $(OUT)/digits_cnn.tcnn --target cortex-m4 --plot $(OUT)/digits_cnn_cortex-m4.png
 
 test: $(STAMP) $(REF_STAMP)
 	$(BIN)/python -m pytest
