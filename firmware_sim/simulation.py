@@ -14,7 +14,7 @@ from tinycnn.errors import TinyCNNError
 from tinycnn.ir import DTYPES
 
 
-def flash_estimate(graph, blob_bytes: int, target) -> int:
+def flash_estimate(graph, target) -> int:
     """Runtime code estimate: the target's base runtime + one kernel per distinct op kind."""
     return target.runtime_flash_bytes + target.kernel_flash_bytes * len({n.op for n in graph.nodes})
 
@@ -47,7 +47,7 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
                            f"(convert with --scheme int8)")
     plan = plan_memory(graph, in_place=in_place, order_search=order_search)
     blob_bytes = os.path.getsize(blob_path)
-    runtime_bytes = flash_estimate(graph, blob_bytes, tgt)
+    runtime_bytes = flash_estimate(graph, tgt)
     if check_budget:
         check_budgets(plan, blob_bytes + runtime_bytes,
                       f"blob {blob_bytes / 1024:.1f} KiB + runtime estimate {runtime_bytes / 1024:.1f} KiB", tgt)
