@@ -26,7 +26,8 @@ from firmware_sim.device import plan_memory
 from tests.conftest import DATA
 
 # int8 fixtures TFLM runs (legacy_uint8 is refused by TFLM; float32 is not an int8 model)
-MODELS = ["autoencoder", "ds_cnn_kws", "inception", "mobilenet_v1", "mobilenet_v2", "resnet", "misc_ops"]
+MODELS = ["autoencoder", "ds_cnn_kws", "inception", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3", "resnet",
+          "misc_ops"]
 
 _TFLM_REPORT = (
     "import sys\n"
