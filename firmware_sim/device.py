@@ -39,7 +39,7 @@ def buffer_sizes(graph: Graph) -> dict:
         sizes[keys.key(name)] = int(np.prod(shape)) * np.dtype(dtype).itemsize
         return np.zeros(shape, dtype)
 
-    ExecutionPlan(graph, 1, allocate=record)
+    ExecutionPlan(graph, 1, allocate=record, device=True)
     return sizes
 
 
@@ -64,7 +64,7 @@ class Device:
                 raise TinyCNNError(f"buffer '{key}' at offset {off} ({nbytes} B) exceeds the arena")
             return self.arena[off:off + nbytes].view(dtype).reshape(shape)
 
-        self.plan = ExecutionPlan(self.graph, 1, allocate=allocate)
+        self.plan = ExecutionPlan(self.graph, 1, allocate=allocate, device=True)
 
     def run_quantized(self, inputs_q: list) -> list:
         """Quantized NHWC inputs (any batch; run one sample at a time) -> quantized outputs."""

@@ -35,6 +35,9 @@ def single_op_graph(op, in_shapes, out_shape, attrs, consts=(), out_q=None, in_q
 
 
 def check(g, batch=3):
+    """Host kernels (fast paths) and device kernels (MCU-shaped, firmware_sim) both equal the
+    NumPy reference exactly."""
+    from tinycnn.runtime import ExecutionPlan
     xs = [RNG.integers(-128, 128, size=(batch,) + g.tensors[n].shape[1:], dtype=np.int8) for n in g.inputs]
     # include saturated samples
     xs[0][0] = 127
@@ -44,6 +47,11 @@ def check(g, batch=3):
     got = Model(g).run_quantized(xs)[0]
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+    device = ExecutionPlan(g, batch, device=True)
+    for name, x in zip(g.inputs, xs):
+        np.copyto(device.buffers[name], x)
+    device.run()
+    np.testing.assert_array_equal(device.buffers[g.outputs[0]], expected)
     return expected
 
 

@@ -22,10 +22,11 @@ def default_allocator(name, shape, dtype):
 
 
 class ExecutionPlan:
-    """Buffers and bound kernel calls for one batch size."""
+    """Buffers and bound kernel calls for one batch size. ``device=True`` binds the
+    MCU-shaped kernels (firmware_sim) instead of the host fast paths; results are identical."""
 
-    def __init__(self, graph: Graph, batch: int, allocate=default_allocator):
-        self.graph, self.batch = graph, batch
+    def __init__(self, graph: Graph, batch: int, allocate=default_allocator, device: bool = False):
+        self.graph, self.batch, self.device = graph, batch, device
         self.buffers = {}
         self.scratch_bytes = 0
         for name in graph.inputs:
@@ -49,6 +50,7 @@ class ExecutionPlan:
                 return np.zeros(shape, dtype)
             self.scratch_bytes = max(self.scratch_bytes, int(np.prod(shape)) * np.dtype(dtype).itemsize)
             return allocate(f"{node.name}::scratch", shape, dtype)
+        scratch.device = self.device
         return scratch
 
     def run(self):

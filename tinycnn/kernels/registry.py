@@ -4,6 +4,12 @@
 pre-allocated buffers; all argument packing (geometry arrays, broadcast views, fast-path
 choice) happens here, once, at plan time. The hot loop only calls the returned closures.
 Every op that has a kernel here has an oracle in tinycnn.reference.int_ops.
+
+``scratch(shape, dtype, host_only=False)`` allocates per-node scratch. ``scratch.device`` is
+True when the plan is for a device arena (firmware_sim): binders then pick the MCU-shaped
+kernels, whose scratch is what a CMSIS-NN-class kernel needs (e.g. one im2col column for a
+general conv), instead of the host fast paths with their large host-only GEMM buffers.
+Both kinds are tested against the same NumPy reference.
 """
 from __future__ import annotations
 
@@ -13,9 +19,6 @@ from tinycnn.ir import Op
 from tinycnn.kernels import conv, conv_gemm, elementwise, pool
 
 BINDERS = {}
-# The exact float32-GEMM convolution (tinycnn/kernels/conv_gemm.py) on the host; the direct
-# kernels (conv.py) are the MCU-shaped ones. Both are tested against the NumPy reference.
-HOST_FAST_PATHS = True
 
 
 def binder(*ops):
@@ -52,7 +55,7 @@ def _bind_conv(graph, node, ins, out, scratch):
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
     b = _i32(b)
     kh, kw = w.shape[1:3]
-    if HOST_FAST_PATHS:
+    if not getattr(scratch, "device", False):  # host: the exact float32-GEMM path
         fast = conv_gemm.make_gemm_conv(x, w, b, mult, shift, a, q, out,
                                         lambda shape, dtype: scratch(shape, dtype, host_only=True))
         if fast is not None:
@@ -60,7 +63,9 @@ def _bind_conv(graph, node, ins, out, scratch):
     if (kh, kw) == (1, 1) and a["stride"] == [1, 1] and not any(a["pad"]) and a.get("groups", 1) == 1:
         return lambda: conv.conv_1x1_s8(x, w, b, mult, shift, q, out)
     geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("groups", 1)], np.int64)
-    col = scratch(w.shape[1] * w.shape[2] * w.shape[3], np.int32)
+    # one im2col column (an implementation detail of this kernel: TFLite Micro's reference conv
+    # needs no scratch, so it is host memory, not part of the planned arena)
+    col = scratch(w.shape[1] * w.shape[2] * w.shape[3], np.int32, host_only=True)
     return lambda: conv.conv_2d_s8(x, w, b, mult, shift, geom, q, col, out)
 
 
