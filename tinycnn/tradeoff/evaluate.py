@@ -1,0 +1,80 @@
+"""Evaluate one candidate: convert, run, measure. ``evaluate_candidate`` is a pure function of
+(model file, candidate, data, target): it reads nothing else, writes only a temporary blob, and
+returns plain JSON-able values, so a process pool (or later a cluster engine) can run it
+anywhere the model file and the arrays can be shipped. Only ``cpu_latency_ms`` depends on the
+machine it runs on.
+"""
+from __future__ import annotations
+
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinycnn.tradeoff.candidates import Candidate
+
+MEASUREMENTS = ("accuracy", "accuracy_metric", "top1_agreement", "sqnr_db", "flash_bytes", "blob_bytes",
+                "peak_sram_bytes", "sim_cycles", "sim_latency_ms", "cpu_latency_ms", "fits_target")
+
+
+@dataclass
+class EvalData:
+    """Arrays in the model's own input layout. reference: float model outputs on x_test."""
+    x_calib: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    reference: np.ndarray
+
+
+def accuracy_metrics(reference, outputs, labels) -> dict:
+    from tinycnn.report import compare_outputs
+    m = compare_outputs(reference, outputs, labels)
+    agree = m.get("top1_agreement", 1.0)
+    if labels is not None and "accuracy_test" in m:
+        acc, metric, ref_acc = m["accuracy_test"], "top-1 accuracy", m["accuracy_reference"]
+    else:
+        acc, metric, ref_acc = agree, "top-1 agreement with float", 1.0
+    return {"accuracy": 100 * acc, "accuracy_metric": metric, "float_accuracy": 100 * ref_acc,
+            "accuracy_drop": 100 * (ref_acc - acc), "top1_agreement": 100 * agree, "sqnr_db": m["sqnr_db"]}
+
+
+def evaluate_candidate(model_path, candidate: Candidate, data: EvalData, target="cortex-m4",
+                       clock_mhz=None, latency_samples=16) -> dict:
+    """Measurements of one candidate (see MEASUREMENTS); on failure, {"error": reason}."""
+    from tinycnn.convert import import_model
+    try:
+        fg = import_model(model_path)
+    except Exception as exc:  # noqa: BLE001
+        return {"candidate": candidate.name, "config": candidate.to_json(),
+                "error": f"{type(exc).__name__}: {exc}"}
+    return measure_candidate(fg, candidate, data, target, clock_mhz, latency_samples)
+
+
+def measure_candidate(fg, candidate: Candidate, data: EvalData, target="cortex-m4", clock_mhz=None,
+                      latency_samples=16, calibrations=None) -> dict:
+    """evaluate_candidate on an imported float graph. latency_samples=0 skips the CPU timing
+    (cpu_latency_ms None); calibrations: optional in-process observer cache (build_graph)."""
+    from tinycnn.blob.writer import write_blob
+    from tinycnn.convert import to_nhwc
+    from tinycnn.runtime import load
+    from tinycnn.tradeoff.build import build_graph
+    from tinycnn.tradeoff.measure import cpu_latency_ms, device_costs
+
+    record = {"candidate": candidate.name, "config": candidate.to_json()}
+    try:
+        graph = build_graph(fg, candidate, to_nhwc(fg, data.x_calib), calibrations)
+        with tempfile.TemporaryDirectory(prefix="tinycnn-tradeoff-") as tmp:
+            blob = write_blob(graph, Path(tmp) / "candidate.tcnn")
+            model = load(blob)
+            outputs = model.run(data.x_test)
+            record.update(accuracy_metrics(data.reference, outputs, data.y_test))
+            record.update(device_costs(blob, model.graph, target, clock_mhz))
+            record["cpu_latency_ms"] = (cpu_latency_ms(model, data.x_test, latency_samples)
+                                        if latency_samples else None)
+        record["int16x8_layers"] = len(graph.meta.get("int16x8_layers", []))
+    except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built is reported, not fatal
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=4)
+    return record

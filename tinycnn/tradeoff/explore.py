@@ -1,0 +1,103 @@
+"""`tinycnn tradeoff`: build every candidate, measure it on the held-back test split, search a
+mixed-precision configuration on the validation split, mark the Pareto front."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinycnn.errors import TinyCNNError
+from tinycnn.tradeoff.candidates import default_candidates, mixed_candidate
+from tinycnn.tradeoff.evaluate import evaluate_candidate
+from tinycnn.tradeoff.parallel import run_jobs
+from tinycnn.tradeoff.report import (OBJECTIVE_KEYS, TABLE_COLUMNS, mark_pareto, sort_rows, table_rows,
+                                     write_json)
+
+
+@dataclass
+class TradeoffResult:
+    model: str
+    target: str
+    objective: str
+    rows: list  # one record per candidate, sorted by the objective
+    skipped: list  # [(candidate, reason)]
+    accuracy_metric: str
+    float_accuracy: float | None
+    split: dict
+    mixed: dict | None = None  # SearchResult.to_json()
+    meta: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "target": self.target, "objective": self.objective,
+                "accuracy_metric": self.accuracy_metric, "float_accuracy": self.float_accuracy,
+                "split": self.split, "candidates": self.rows,
+                "skipped": [{"candidate": c, "reason": r} for c, r in self.skipped],
+                "mixed_precision": self.mixed, **self.meta}
+
+    def format(self) -> str:
+        from tinycnn.report import format_table
+        key = OBJECTIVE_KEYS[self.objective]
+        title = (f"{self.model} on {self.target}: {self.accuracy_metric} on {self.split['test']} held-back "
+                 f"samples (float {self.float_accuracy:.2f}%), sorted by {key}; "
+                 f"* = Pareto-optimal in accuracy vs {key}")
+        lines = [format_table(table_rows(self.rows), TABLE_COLUMNS, title)]
+        for r in self.rows:
+            if "error" in r:
+                lines.append(f"failed {r['candidate']}: {r['error']}")
+        for c, reason in self.skipped:
+            lines.append(f"skipped {c}: {reason}")
+        if self.mixed:
+            m = self.mixed
+            v = m["validation"]
+            lines.append(f"mixed precision (layer bits, weighted layers in order: {m['layer_bits_summary']}): "
+                         + (f"validation drop {v['accuracy_drop']:.2f} pts <= budget {m['max_accuracy_drop']:g} "
+                            f"on {self.split['validation']} validation samples" if m["meets_budget"] else
+                            f"NO configuration meets the {m['max_accuracy_drop']:g}-point budget on the "
+                            f"validation split (all-16x8 drops {v['accuracy_drop']:.2f}); shown: all 16x8"))
+        lines.append("sim ms / SRAM / flash: firmware_sim estimates (cycle model; 16x8 and float32 costs are "
+                     "tradeoff's own estimates, see docs/tradeoff.md); CPU ms: measured median per sample here.")
+        return "\n".join(lines)
+
+    def save_json(self, path):
+        return write_json(self.to_json(), path)
+
+    def plot(self, path):
+        from tinycnn.tradeoff.plot import plot_tradeoff
+        return plot_tradeoff(self, path)
+
+
+def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, objective="latency",
+             max_accuracy_drop=1.0, jobs=2, mixed=True, val_fraction=0.3, seed=0, max_samples=None,
+             calib_samples=None, latency_samples=16, progress=True, candidates=None) -> TradeoffResult:
+    """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md)."""
+    from firmware_sim.targets import get_target
+    from tinycnn.convert import import_model
+    from tinycnn.tradeoff.inputs import load_calib, load_eval_data, split_validation
+
+    if objective not in OBJECTIVE_KEYS:
+        raise TinyCNNError(f"--objective must be one of {', '.join(OBJECTIVE_KEYS)}")
+    get_target(target, None, clock_mhz)  # fail early on an unknown target
+    model_path = str(model_path)
+    fg = import_model(model_path)
+    if fg.meta.get("scheme") not in (None, "float32"):
+        raise TinyCNNError(f"{model_path} is already quantized ({fg.meta['scheme']}); tradeoff needs a float model")
+    full = load_eval_data(model_path, data, calib, max_samples)
+    full.x_calib = load_calib(calib, calib_samples)
+    val, test = split_validation(full, val_fraction, seed) if mixed else (None, full)
+    cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg)
+    search = None
+    if mixed:
+        from tinycnn.tradeoff.mixed_precision import search_mixed_precision
+        search = search_mixed_precision(model_path, fg, val, max_accuracy_drop, objective, target, clock_mhz,
+                                        jobs, progress)
+        cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)"))
+    records = run_jobs(evaluate_candidate, [(model_path, c, test, target, clock_mhz, latency_samples)
+                                            for c in cands], jobs, "candidates", progress)
+    ok = [r for r in records if "error" not in r]
+    if not ok:
+        raise TinyCNNError("every candidate failed: " + "; ".join(f"{r['candidate']}: {r['error']}" for r in records))
+    mark_pareto(records, objective)
+    rows = sort_rows(records, objective)
+    split = {"validation": 0 if val is None else int(len(val.x_test)), "test": int(len(test.x_test)),
+             "val_fraction": val_fraction if mixed else None, "seed": seed, "calibration": int(len(full.x_calib))}
+    return TradeoffResult(model_path, target, objective, rows, skipped, ok[0]["accuracy_metric"],
+                          ok[0]["float_accuracy"], split, search.to_json() if search else None,
+                          {"clock_mhz": clock_mhz, "jobs": jobs})

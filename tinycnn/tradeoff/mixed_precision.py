@@ -1,0 +1,110 @@
+"""Automatic mixed precision: per weighted layer one of 16x8 / int8 / 1-bit, chosen to meet an
+accuracy budget on a VALIDATION split at the lowest simulated latency or flash size.
+
+1. per-layer sensitivity on the validation split (tinycnn.tradeoff.sensitivity): each
+   (layer, lower precision) measured alone, everything else 16x8;
+2. start from all layers 16x8 (the most accurate configuration); if even that misses the
+   budget, stop and say so;
+3. try the jump to all-int8 in one step;
+4. greedy descent: repeatedly lower the one layer with the least accuracy cost per unit of
+   objective saved (from the sensitivity rows), skipping moves that alone already break the
+   budget; every move is MEASURED on the validation split and kept only if the configuration
+   still meets the budget and is cheaper. A rejected move is not retried.
+Every accepted configuration was measured on the validation split, so the result meets the
+budget there by construction; its held-back test accuracy is reported by the explorer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinycnn.tradeoff.candidates import bits_summary, layer_options, mixed_candidate, weighted_layers
+from tinycnn.tradeoff.evaluate import EvalData, measure_candidate
+from tinycnn.tradeoff.sensitivity import baseline_bits, measure_sensitivity
+
+OBJECTIVES = {"latency": ("sim_latency_ms", "latency_saving_ms"), "size": ("flash_bytes", "flash_saving_bytes")}
+TOLERANCE = 1e-9
+
+
+@dataclass
+class SearchResult:
+    bits: dict
+    meets_budget: bool
+    budget_points: float
+    objective: str
+    validation: dict  # the chosen configuration measured on the validation split
+    baseline: dict  # all 16x8 on the validation split
+    sensitivity: list
+    steps: list = field(default_factory=list)
+    layer_order: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return bits_summary(self.bits, self.layer_order)
+
+    def to_json(self) -> dict:
+        return {"layer_bits": self.bits, "layer_bits_summary": self.summary, "meets_budget": self.meets_budget,
+                "max_accuracy_drop": self.budget_points, "objective": self.objective,
+                "validation": self.validation, "baseline": self.baseline, "sensitivity": self.sensitivity,
+                "steps": self.steps}
+
+
+def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0, objective="latency",
+                           target="cortex-m4", clock_mhz=None, jobs=2, progress=True) -> SearchResult:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}")
+    key, saving_key = OBJECTIVES[objective]
+    options = layer_options(fg)
+    baseline, sens = measure_sensitivity(str(model_path), fg, val, target, clock_mhz, jobs, progress)
+    calibrations, measured = {}, {}
+
+    def measure(bits):
+        k = tuple(sorted(bits.items()))
+        if k not in measured:
+            measured[k] = measure_candidate(fg, mixed_candidate(bits), val, target, clock_mhz,
+                                            latency_samples=0, calibrations=calibrations)
+        return measured[k]
+
+    def fits(r):
+        return "error" not in r and r["accuracy_drop"] <= max_accuracy_drop + TOLERANCE
+
+    current, cur = baseline_bits(options), baseline
+    result = SearchResult(current, fits(baseline), max_accuracy_drop, objective, baseline, baseline, sens,
+                          layer_order=weighted_layers(fg))
+    if not result.meets_budget:
+        return result
+    steps = result.steps
+
+    def attempt(bits, what):
+        nonlocal current, cur
+        r = measure(bits)
+        ok = fits(r) and r[key] < cur[key]
+        steps.append({"move": what, "accepted": ok, "accuracy_drop": r.get("accuracy_drop"),
+                      key: r.get(key), "error": r.get("error")})
+        if ok:
+            current, cur = bits, r
+        return ok
+
+    all_int8 = {layer: "int8" for layer in options}
+    attempt(all_int8, "all layers int8")
+    sens_by = {(r["layer"], r["precision"]): r for r in sens}
+    rejected = set()
+    while True:
+        moves = []
+        for idx, (layer, opts) in enumerate(options.items()):
+            i = opts.index(current[layer])
+            if i + 1 >= len(opts) or (layer, opts[i + 1]) in rejected:
+                continue
+            s = sens_by.get((layer, opts[i + 1]))
+            if s is None or "error" in s or s["accuracy_drop"] > max_accuracy_drop + TOLERANCE:
+                continue
+            if s[saving_key] <= 0:
+                continue
+            score = (max(s["drop_vs_baseline"], 0.0) + 0.01) / s[saving_key]
+            moves.append((score, idx, layer, opts[i + 1]))
+        if not moves:
+            break
+        _, _, layer, p = min(moves)
+        if not attempt({**current, layer: p}, f"{layer} -> {p}"):
+            rejected.add((layer, p))
+    result.bits, result.validation = current, cur
+    return result
