@@ -6,10 +6,15 @@ popcount implementations on the same XOR-popcount loop.
 Prints median times and the ratio (RESULTS.md records them)."""
 from __future__ import annotations
 
-import argparse
-import time
+import os
 
-import numpy as np
+# both sides single-threaded: the int8 conv's GEMM path would otherwise use every core
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from tinycnn.bitpack import POPCOUNT_TABLE16, pack_signs, popcount_ctpop, popcount_swar, popcount_table
 from tinycnn.fixedpoint import quantize_multipliers

@@ -93,6 +93,30 @@ def bench(name, alpha, res, repeats, work):
             "sqnr_tinycnn_db": sq_t, "sqnr_ort_int8_db": sq_o}
 
 
+def bench_tflite(repeats):
+    """int8 .tflite fixtures: tinycnn (bit-exact import) vs the TFLite Micro interpreter."""
+    from tinycnn.oracles import tflm
+    rows = []
+    for path in sorted((ROOT / "tests" / "data" / "tflite").glob("*.tflite")):
+        if path.stem in ("float32", "legacy_uint8", "float_io"):
+            continue
+        data = np.load(path.with_name(path.stem + "_data.npz"))
+        with tempfile.TemporaryDirectory() as d:
+            m = tinycnn.load(tinycnn.convert(path, output=Path(d) / "m.tcnn"))
+        xq = m.quantize_input(data["x_test"][:1].astype(np.float32))
+        interp = tflm._make(tflm._read(path), tflm._model_info(tflm._read(path)), False, None)
+
+        def run_tflm():
+            interp.set_input(xq, 0)
+            interp.invoke()
+            return interp.get_output(0)
+        same = np.array_equal(run_tflm().reshape(-1), m.run_quantized([xq])[0].reshape(-1))
+        t_tflm = median_ms(run_tflm, repeats)
+        t_tc = median_ms(lambda: m.run_quantized([xq]), repeats)
+        rows.append({"model": path.stem, "tflm_ms": t_tflm, "tinycnn_ms": t_tc, "bit_exact": same})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=30)
@@ -115,6 +139,13 @@ def main():
         lines.append(f"| {r['model']} | {r['ort_f32_ms']:.2f} | {r['ort_int8_ms']:.2f} | {r['tinycnn_int8_ms']:.2f} "
                      f"| {r['ratio_vs_ort_int8']:.2f}x | {r['ratio_vs_ort_f32']:.2f}x | {r['sqnr_tinycnn_db']:.1f} "
                      f"| {r['sqnr_ort_int8_db']:.1f} |")
+    tfl = bench_tflite(args.repeats)
+    lines += ["", "int8 `.tflite` fixtures (tests/data/tflite), batch 1: tinycnn (imported, bit-exact) vs the "
+              "TFLite Micro Python interpreter (`tflite-micro` package, reference kernels), same process:", "",
+              "| model | TFLM ms | tinycnn ms | TFLM / tinycnn | outputs identical |", "|---|---|---|---|---|"]
+    for r in tfl:
+        lines.append(f"| {r['model']} | {r['tflm_ms']:.3f} | {r['tinycnn_ms']:.3f} | "
+                     f"{r['tflm_ms'] / r['tinycnn_ms']:.1f}x | {'yes' if r['bit_exact'] else 'NO'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
