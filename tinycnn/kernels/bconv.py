@@ -191,16 +191,19 @@ def binary_max_pool_2d(x, geom, word_mask, out):
 
 
 @njit
-def conv_2d_s8_to_packed(x, w, bias, geom, in_off, scratch, out):
-    """int8 conv whose only reader binarizes it: bit oc = (accumulator < 0), i.e. the sign of
-    the real output in_scale * w_scale[oc] * acc, taken before any output rounding (an int8
-    output would first round values within half a step of 0 to 0). geom as conv_2d_s8."""
+def conv_2d_to_packed(x, w, bias, geom, in_off, scratch, out):
+    """Conv whose only reader binarizes it: bit oc = (accumulator < 0), i.e. the sign of the
+    real output in_scale * w_scale[oc] * acc, taken before any output rounding (an int8
+    output would first round values within half a step of 0 to 0). x int8 or int16, w int8
+    or int16 (tinycnn.quant.binarize makes them int16), bias int32/int64; the accumulation is
+    int64 (exact). geom as conv_2d_s8; scratch int64 [KH*KW*Cin] (one im2col column)."""
     n_batch, in_h, in_w, _ = x.shape
     cout, kh, kw, cin = w.shape
     _, out_h, out_w, nw = out.shape
     sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
     k_len = kh * kw * cin
     w2 = w.reshape(cout, k_len)
+    off = np.int64(in_off)
     for n in range(n_batch):
         for oy in range(out_h):
             for ox in range(out_w):
@@ -211,14 +214,14 @@ def conv_2d_s8_to_packed(x, w, bias, geom, in_off, scratch, out):
                         ix = ox * sw - pl + kx * dw
                         inside = 0 <= iy < in_h and 0 <= ix < in_w
                         for ic in range(cin):
-                            scratch[k + ic] = (np.int32(x[n, iy, ix, ic]) + in_off) if inside else 0
+                            scratch[k + ic] = (np.int64(x[n, iy, ix, ic]) + off) if inside else np.int64(0)
                         k += cin
                 for j in range(nw):
                     word = np.uint32(0)
                     for oc in range(j * 32, min(cout, (j + 1) * 32)):
-                        acc = bias[oc]
+                        acc = np.int64(bias[oc])
                         for i in range(k_len):
-                            acc += scratch[i] * np.int32(w2[oc, i])
+                            acc += scratch[i] * np.int64(w2[oc, i])
                         if acc < 0:
                             word |= np.uint32(1) << np.uint32(oc - j * 32)
                     out[n, oy, ox, j] = word
@@ -303,13 +306,13 @@ _int8_conv_binder = BINDERS[Op.CONV_2D]
 
 @binder(Op.CONV_2D)
 def _bind_conv_maybe_packed(graph, node, ins, out, scratch):
-    """CONV_2D with attrs output_mode "packed" (sign fused by tinycnn.quant.binarize);
-    every other CONV_2D goes to the int8 binder."""
+    """CONV_2D with attrs output_mode "packed" (sign fused by tinycnn.quant.binarize:
+    int8/int16 input, int16 weights, int64 bias); every other CONV_2D goes to the int8 binder."""
     if node.attrs.get("output_mode") != "packed":
         return _int8_conv_binder(graph, node, ins, out, scratch)
     x, w, b = ins
     a = node.attrs
     geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)
-    col = scratch(int(np.prod(w.shape[1:])), np.int32)
-    bias, in_off = np.ascontiguousarray(b, np.int32), np.int32(a["input_offset"])
-    return lambda: conv_2d_s8_to_packed(x, w, bias, geom, in_off, col, out)
+    col = scratch(int(np.prod(w.shape[1:])), np.int64)
+    bias, in_off = np.ascontiguousarray(b, np.int64), np.int64(a["input_offset"])
+    return lambda: conv_2d_to_packed(x, w, bias, geom, in_off, col, out)

@@ -13,6 +13,9 @@ int8 by tinycnn.quant.int8; then this module rewrites the binary parts:
   bit = dot < threshold), max pools become BINARY_MAX_POOL_2D (a bitwise AND) and the
   flatten a reshape of words. sign(max(x)) = max(sign(x)), so this is exact;
 - otherwise the binary layer writes int8 (output transform in binary_int.binary_output).
+- an int8 conv whose only reader is a BINARIZE becomes a CONV_2D with output_mode "packed"
+  (bit = accumulator < 0) with int16 per-channel weights, int64 bias and, if it reads a graph
+  input read only by such convs, an int16 input (``_widen_sign_conv``, docs/binary.md).
 
 Fields of a quantized binary layer (attrs): in_channels (logical C per pixel), in_pixels (FC
 over a flattened packed [H, W, C] input), out_channels, pad_mode, output_mode
@@ -28,8 +31,9 @@ import numpy as np
 from tinycnn.costs import node_macs
 from tinycnn.bitpack import pack_bits, sign_bits, words_for
 from tinycnn.errors import TinyCNNError
-from tinycnn.ir import Graph, Node, Op, Tensor
+from tinycnn.ir import Graph, Node, Op, QuantParams, Tensor
 from tinycnn.quant.int8 import QuantConfig, quantize_int8
+from tinycnn.quant.int16x8 import symmetric_int16_qparams
 from tinycnn.reference.binary_float import channel_alpha, real_output
 
 BINARY_OPS = (Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED)
@@ -137,8 +141,12 @@ def _rewrite_binary(qg, fg, node, in_layout, out_packed):
         node.params["bias"] = np.asarray(b, np.float32)
 
 
-def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None) -> Graph:
-    """Float graph with binary layers -> quantized mixed int8 / 1-bit graph."""
+def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None, sign_conv_input: str = "int16") -> Graph:
+    """Float graph with binary layers -> quantized mixed int8 / 1-bit graph.
+
+    ``sign_conv_input``: "int16" (default) makes a graph input whose only readers are
+    sign-producing convs (output_mode "packed", see ``_fuse_sign_into_int8_conv``) int16
+    symmetric; "int8" keeps it int8 (those convs' weights are int16 either way)."""
     for node in fg.nodes:
         if node.op in BINARY_OPS and not node.attrs.get("binary_input", True):
             raise TinyCNNError(f"binary layer '{node.name}': 1-bit weights with int8 activations "
@@ -173,17 +181,18 @@ def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None) -> Graph:
             node.attrs["channels"] = int(packed[node.inputs[0]][1])
         elif node.op == Op.RESHAPE and node.inputs[0] in packed:
             node.attrs["shape"] = [-1] + list(qg.tensors[node.outputs[0]].shape[1:])
-    _fuse_sign_into_int8_conv(qg)
+    _fuse_sign_into_int8_conv(qg, fg, obs, sign_conv_input)
     qg.toposort()
     qg.remove_unused_tensors()
     return qg
 
 
-def _fuse_sign_into_int8_conv(qg: Graph):
+def _fuse_sign_into_int8_conv(qg: Graph, fg: Graph, obs, sign_conv_input: str = "int16"):
     """int8 CONV_2D -> BINARIZE (sole reader, no fused clamp) becomes one CONV_2D with
-    output_mode "packed": bit = int32 accumulator < 0, the exact sign of the conv's real
-    output, instead of the sign of its int8 rounding (which flips values within half an
-    output step below 0)."""
+    output_mode "packed": bit = accumulator < 0, the exact sign of the conv's real output,
+    instead of the sign of its int8 rounding (which flips values within half an output step
+    below 0). Only that sign is ever read, so the layer is made precise (``_widen_sign_conv``)."""
+    fused = []
     for bz in [n for n in qg.nodes if n.op == Op.BINARIZE]:
         conv = qg.producer(bz.inputs[0])
         if (conv is None or conv.op != Op.CONV_2D or conv.attrs.get("groups", 1) != 1
@@ -194,6 +203,57 @@ def _fuse_sign_into_int8_conv(qg: Graph):
         conv.attrs["output_mode"] = "packed"
         conv.outputs = [bz.outputs[0]]
         qg.nodes.remove(bz)
+        fused.append(conv)
+    if sign_conv_input not in ("int8", "int16"):
+        raise TinyCNNError(f"sign_conv_input must be 'int8' or 'int16', not {sign_conv_input!r}")
+    fnodes = {n.name: n for n in fg.nodes}
+    for name in {c.inputs[0] for c in fused}:
+        readers = qg.consumers(name)
+        if (sign_conv_input == "int16" and name in qg.inputs and qg.tensors[name].dtype == "int8"
+                and all(r.op == Op.CONV_2D and r.attrs.get("output_mode") == "packed" for r in readers)):
+            qg.tensors[name].dtype = "int16"  # TFLite 16x8 activations: symmetric, zero point 0
+            qg.tensors[name].quant = symmetric_int16_qparams(*obs.range(name, "minmax"))
+    for conv in fused:
+        _widen_sign_conv(qg, conv, fnodes[conv.name], fg)
+
+
+SIGN_CONV_WEIGHT_MAX = 32767
+
+
+def _widen_sign_conv(qg: Graph, conv: Node, fnode: Node, fg: Graph):
+    """Requantize a sign-producing conv from the float graph: int16 symmetric per-channel
+    weights in [-32767, 32767], int64 bias at input_scale * weight_scale[c] (rounded in
+    float64), int64 accumulation (exact: |x| <= 32768, |w| <= 32767, K < 2^33). The output is
+    bit = (acc < 0): the tie acc == 0 gives +1 (sign(0) = +1, docs/binary.md). The batch
+    norm is already folded into w and b; a negative BN scale negated the channel's weights
+    and bias, so the comparison direction is always "< 0"."""
+    w = np.asarray(fg.tensors[fnode.inputs[1]].data, np.float64)
+    x = qg.tensors[conv.inputs[0]]
+    if w.shape != qg.tensors[conv.inputs[1]].shape:
+        raise TinyCNNError(f"'{conv.name}': float weight {w.shape} vs quantized "
+                           f"{qg.tensors[conv.inputs[1]].shape}")
+    cout = w.shape[0]
+    amax = np.abs(w.reshape(cout, -1)).max(axis=1)
+    w_scale = np.where(amax > 0, amax / SIGN_CONV_WEIGHT_MAX, 1.0).astype(np.float32)
+    wq = np.clip(np.round(w / w_scale.astype(np.float64)[:, None, None, None]),
+                 -SIGN_CONV_WEIGHT_MAX, SIGN_CONV_WEIGHT_MAX).astype(np.int16)
+    b = np.zeros(cout)
+    if len(fnode.inputs) > 2 and fnode.inputs[2]:
+        b = np.asarray(fg.tensors[fnode.inputs[2]].data, np.float64)
+    bias_scale = np.float64(x.quant.scale[0]) * w_scale.astype(np.float64)
+    bq = np.clip(np.round(b / bias_scale), -2**62, 2**62).astype(np.int64)
+    wname = qg.unique_name(conv.inputs[1] + "/int16")
+    qg.add_tensor(wname, wq.shape, "int16", np.ascontiguousarray(wq),
+                  QuantParams(w_scale, np.zeros(cout, np.int32), 0))
+    bname = qg.unique_name((conv.inputs[2] if len(conv.inputs) > 2 and conv.inputs[2] else conv.name) + "/int64")
+    qg.add_tensor(bname, (cout,), "int64", bq,
+                  QuantParams(bias_scale.astype(np.float32), np.zeros(cout, np.int32), 0))
+    conv.inputs = [conv.inputs[0], wname, bname]
+    for k in ("output_offset", "act_min", "act_max"):
+        conv.attrs.pop(k, None)
+    conv.attrs.update(input_offset=int(-x.quant.zero_point[0]), input_dtype=x.dtype,
+                      weight_bits_label="int16")  # `tinycnn info`: int16/ch
+    conv.params = {}
 
 
 # ---------------- post-training binarization (--scheme binary) ----------------

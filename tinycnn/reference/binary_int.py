@@ -67,8 +67,9 @@ def binary_max_pool_2d(node, x):
 
 
 def conv_2d_maybe_packed(node, x, w, b):
-    """CONV_2D; with attrs output_mode "packed" the output is the sign of the int32
-    accumulator (sign fused into an int8 conv feeding a binary layer)."""
+    """CONV_2D; with attrs output_mode "packed" the output is the sign of the exact (int64)
+    accumulator, bit = acc < 0 (sign fused into a conv feeding a binary layer; int8 or int16
+    input, int8 or int16 weights, int32 or int64 bias)."""
     from tinycnn.reference import int_ops
     if node.attrs.get("output_mode") != "packed":
         return int_ops.conv_2d(node, x, w, b)
