@@ -13,7 +13,7 @@ from tinycnn.ir import Graph
 from tinycnn.passes import optimize
 from tinycnn.quant.calibrate import METHODS, calibrate
 from tinycnn.quant.int8 import QuantConfig, quantize_int8
-from tinycnn.runtime import LAYOUT_TO_NHWC
+from tinycnn.runtime import LAYOUT_TO_NHWC, NHWC_TO_LAYOUT
 
 SCHEMES = ("int8", "float32", "binary")
 
@@ -22,27 +22,56 @@ def import_model(model_path) -> Graph:
     """Model file -> optimized float graph (or an already-quantized graph for int8 TFLite)."""
     from converters import load_model
     graph = load_model(model_path)
+    check_finite_constants(graph, model_path)
     if graph.meta.get("scheme") in (None, "float32"):
         optimize(graph)
     return graph
+
+
+def check_finite_constants(graph: Graph, model_path) -> None:
+    """NaN/Inf weights make every downstream number meaningless: refuse them by name."""
+    for node in graph.nodes:
+        for name in node.inputs:
+            t = graph.tensors.get(name) if name else None
+            if t is not None and t.is_const and t.data.dtype.kind == "f" and not np.all(np.isfinite(t.data)):
+                src = node.attrs.get("source_name", node.name)
+                raise TinyCNNError(f"{model_path}: constant '{name}' of node '{src}' (op "
+                                   f"{node.attrs.get('source_op', node.op.value)}) contains NaN or Inf")
+
+
+def check_finite_inputs(x: np.ndarray, role: str) -> None:
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise TinyCNNError(f"{role} data contains {bad} NaN/Inf value(s)")
 
 
 def to_nhwc(graph: Graph, x: np.ndarray, idx: int = 0) -> np.ndarray:
     layout = graph.meta.get("input_layouts", ["NHWC"])[idx]
     expected = graph.tensors[graph.inputs[idx]].shape
     if x.ndim != len(expected):
-        raise TinyCNNError(f"input {idx} has shape {x.shape}; the model expects rank {len(expected)} "
-                           f"({layout} layout)")
+        want = _shape_in_layout(expected, layout)
+        raise TinyCNNError(f"input {idx} has shape {tuple(x.shape)}; the model expects {want} "
+                           f"({layout} layout, N = any batch size)")
     if layout in LAYOUT_TO_NHWC:
         x = x.transpose(LAYOUT_TO_NHWC[layout])
     if tuple(x.shape[1:]) != tuple(expected[1:]):
-        raise TinyCNNError(f"input {idx} has shape {x.shape[1:]} after layout conversion; "
-                           f"the model expects {expected[1:]} (NHWC)")
+        raise TinyCNNError(f"input {idx} has shape {tuple(np.transpose(x, NHWC_TO_LAYOUT[layout]).shape) if layout in NHWC_TO_LAYOUT else tuple(x.shape)}; "
+                           f"the model expects {_shape_in_layout(expected, layout)} ({layout} layout)")
     return np.ascontiguousarray(x, np.float32)
+
+
+def _shape_in_layout(nhwc_shape, layout):
+    dims = ["N"] + [int(d) for d in nhwc_shape[1:]]
+    if layout in NHWC_TO_LAYOUT and len(dims) == 4:
+        dims = [dims[i] for i in NHWC_TO_LAYOUT[layout]]
+    return "[" + ", ".join(str(d) for d in dims) + "]"
 
 
 def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> Graph:
     x = load_inputs(calib, "calibration")
+    check_finite_inputs(x, "calibration")
+    if len(x) == 0:
+        raise TinyCNNError("calibration data is empty")
     obs = calibrate(graph, [to_nhwc(graph, x)], progress=progress)
     from tinycnn.quant.binarize import BINARY_OPS, quantize_binary
     if any(n.op in BINARY_OPS for n in graph.nodes):  # mixed int8 / 1-bit graph

@@ -17,22 +17,31 @@ def load_inputs(source, role="input") -> np.ndarray:
     if source is None:
         raise TinyCNNError(f"no {role} data given")
     if isinstance(source, np.ndarray):
-        return source.astype(np.float32, copy=False)
+        return _as_float(source, "array", role)
     path = Path(source)
     if not path.exists():
         raise TinyCNNError(f"{path}: no such {role} file")
-    if path.suffix == ".npy":
-        return np.load(path).astype(np.float32)
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            for k in X_KEYS:
-                if k in z:
-                    return z[k].astype(np.float32)
-            if len(z.files) == 1:
-                return z[z.files[0]].astype(np.float32)
-            raise TinyCNNError(f"{path}: no input array found; name it one of {X_KEYS} "
-                               f"(found {z.files})")
+    try:
+        if path.suffix == ".npy":
+            return _as_float(np.load(path), path, role)
+        if path.suffix == ".npz":
+            with np.load(path) as z:
+                for k in X_KEYS:
+                    if k in z:
+                        return _as_float(z[k], f"{path}['{k}']", role)
+                if len(z.files) == 1:
+                    return _as_float(z[z.files[0]], path, role)
+                raise TinyCNNError(f"{path}: no input array found; name it one of {X_KEYS} "
+                                   f"(found {z.files})")
+    except (ValueError, OSError, EOFError) as exc:
+        raise TinyCNNError(f"{path}: cannot read {role} data ({exc})") from exc
     raise TinyCNNError(f"{path}: {role} data must be .npy or .npz")
+
+
+def _as_float(a: np.ndarray, where, role) -> np.ndarray:
+    if a.dtype.kind not in "fiub":
+        raise TinyCNNError(f"{where}: {role} data has dtype {a.dtype}; expected real numbers (float32)")
+    return a.astype(np.float32, copy=False)
 
 
 def load_labeled(source):

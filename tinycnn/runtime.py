@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinycnn.errors import TinyCNNError
 from tinycnn.ir import DTYPES, Graph
 from tinycnn.kernels.registry import bind
 from tinycnn.quant.int8 import quantize_values
@@ -70,14 +71,15 @@ class Model:
 
     # ---- layout / quantization at the edges ----
     def _to_nhwc(self, x, idx):
-        layout = self.graph.meta.get("input_layouts", ["NHWC"])[idx]
-        x = np.asarray(x, np.float32)
+        from tinycnn.convert import check_finite_inputs, to_nhwc
+        x = np.asarray(x)
+        if x.dtype.kind not in "fiub":
+            raise TinyCNNError(f"input {idx} has dtype {x.dtype}; expected real numbers (float32)")
         shape = self.graph.tensors[self.graph.inputs[idx]].shape
         if x.ndim == len(shape) - 1:
             x = x[None]
-        if layout in LAYOUT_TO_NHWC and x.ndim == 4:
-            x = x.transpose(LAYOUT_TO_NHWC[layout])
-        return np.ascontiguousarray(x)
+        check_finite_inputs(x, f"input {idx}")
+        return to_nhwc(self.graph, x.astype(np.float32, copy=False), idx)
 
     def _from_nhwc(self, y, idx):
         layouts = self.graph.meta.get("output_layouts", [])
