@@ -12,6 +12,7 @@ def _common(p):
     p.add_argument("--clock-mhz", type=float, help="override the target clock")
     p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
     p.add_argument("--max-samples", type=int, help="use only the first N data samples")
+    p.add_argument("--calib-samples", type=int, help="use only the first N calibration samples")
     p.add_argument("--plot", help="write a PNG plot here")
     p.add_argument("--json", help="write the results as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,6 +38,8 @@ def register(sub):
                    help="share of --data used as the validation split of the search (default 0.3); "
                         "every candidate is measured on the rest")
     p.add_argument("--no-mixed", action="store_true", help="skip the mixed-precision search")
+    p.add_argument("--latency-samples", type=int, default=16,
+                   help="samples timed (3 times each) for the measured CPU latency (default 16)")
     p.set_defaults(func=run_tradeoff)
 
     s = sub.add_parser("sensitivity", help="per-layer quantization sensitivity (table and bar plot)",
@@ -52,6 +55,7 @@ def run_tradeoff(args):
     res = tradeoff(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                    objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, jobs=args.jobs,
                    mixed=not args.no_mixed, val_fraction=args.val_fraction, max_samples=args.max_samples,
+                   calib_samples=args.calib_samples, latency_samples=args.latency_samples,
                    progress=not args.quiet)
     print(res.format())
     if args.json:
@@ -64,7 +68,8 @@ def run_tradeoff(args):
 def run_sensitivity(args):
     from tinycnn.tradeoff import sensitivity
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
-                      jobs=args.jobs, max_samples=args.max_samples, progress=not args.quiet,
+                      jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
+                      progress=not args.quiet,
                       plot=args.plot, json_path=args.json)
     print(res.format())
     for what, path in (("json", args.json), ("plot", args.plot)):

@@ -96,12 +96,13 @@ class SensitivityResult:
 
 
 def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, jobs=2, max_samples=None,
-                progress=True, plot=None, json_path=None) -> SensitivityResult:
+                calib_samples=None, progress=True, plot=None, json_path=None) -> SensitivityResult:
     """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON."""
     from tinycnn.convert import import_model
-    from tinycnn.tradeoff.inputs import load_eval_data
+    from tinycnn.tradeoff.inputs import load_calib, load_eval_data
     fg = import_model(model_path)
     data_all = load_eval_data(model_path, data, calib, max_samples)
+    data_all.x_calib = load_calib(calib, calib_samples)
     baseline, rows = measure_sensitivity(str(model_path), fg, data_all, target, clock_mhz, jobs, progress)
     res = SensitivityResult(str(model_path), baseline, rows, baseline["accuracy_metric"],
                             {"target": target, "samples": int(len(data_all.x_test))})
