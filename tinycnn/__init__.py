@@ -11,7 +11,7 @@ from tinycnn.runtime import Model, load
 
 __version__ = "0.1.0"
 __all__ = ["convert", "load", "Model", "TinyCNNError", "BlobError", "UnsupportedModelError",
-           "evaluate", "info"]
+           "evaluate", "info", "tradeoff", "sensitivity"]
 
 
 def evaluate(blob_path, reference, data, **kwargs):
@@ -30,3 +30,6 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, **kw):
     """Arena plan, budgets, device run and cycle estimate on a target: see firmware_sim.simulate."""
     from firmware_sim import simulate as _simulate
     return _simulate(blob_path, target, clock_mhz, **kw)
+
+
+from tinycnn.tradeoff import sensitivity, tradeoff  # noqa: E402  (trade-off explorer, docs/tradeoff.md)
