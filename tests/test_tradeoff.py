@@ -137,8 +137,14 @@ def test_sensitivity_cli(tmp_path, capsys):
     _check_png(png)
     doc = json.loads(js.read_text())
     rows = doc["rows"]
-    # 4 weighted layers -> int8 each, 3 binarizable hidden layers -> 1-bit each
-    assert sorted((r["precision"]) for r in rows) == ["binary"] * 3 + ["int8"] * 4
+    # every weighted layer -> int8, every binarizable hidden layer -> 1-bit, once each
+    from tinycnn.convert import import_model
+    from tinycnn.quant.binarize import default_binary_layers
+    from tinycnn.tradeoff.candidates import weighted_layers
+    fg = import_model(DIGITS[0])
+    expected = sorted([(n, "int8") for n in weighted_layers(fg)] + [(n, "binary") for n in default_binary_layers(fg)])
+    assert sorted((r["layer"], r["precision"]) for r in rows) == expected
+    assert any(p == "binary" for _, p in expected)
     drops = [r["accuracy_drop"] for r in rows]
     assert drops == sorted(drops, reverse=True)
     worst_int8 = max(r["accuracy_drop"] for r in rows if r["precision"] == "int8")
