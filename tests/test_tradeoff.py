@@ -103,6 +103,8 @@ def test_mixed_precision_meets_budget_on_its_validation_split(digits_runs):
     assert len(val.x_test) == res.split["validation"] and len(test.x_test) == res.split["test"]
     r = evaluate_candidate(DIGITS[0], mixed_candidate(bits), val, latency_samples=1)
     assert r["accuracy_drop"] <= budget + 1e-9
+    # the conservative rule: it changes at most `budget` % of the float model's predictions
+    assert 100.0 - r["top1_agreement"] <= budget + 1e-9
     assert all(s["accuracy_drop"] <= budget + 1e-9 for s in res.mixed["steps"] if s["accepted"])
     # the held-back test accuracy is what the table reports for the mixed candidate
     row = next(x for x in res.rows if x["candidate"].startswith("mixed"))

@@ -9,6 +9,8 @@ import numpy as np
 from tinycnn.errors import TinyCNNError
 
 X_KEYS = ("x", "input", "inputs", "x_test", "x_calib", "images", "data")
+# a file holding both splits (as the test fixtures do): calibrate on x_calib, evaluate on x_test
+PREFERRED_KEYS = {"calibration": ("x_calib",), "evaluation": ("x_test",), "input": ("x_test",)}
 Y_KEYS = ("y", "labels", "label", "y_test", "targets")
 
 
@@ -26,7 +28,7 @@ def load_inputs(source, role="input") -> np.ndarray:
             return _as_float(np.load(path), path, role)
         if path.suffix == ".npz":
             with np.load(path) as z:
-                for k in X_KEYS:
+                for k in PREFERRED_KEYS.get(role, ()) + X_KEYS:
                     if k in z:
                         return _as_float(z[k], f"{path}['{k}']", role)
                 if len(z.files) == 1:
