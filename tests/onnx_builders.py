@@ -5,7 +5,6 @@ are compared against ONNX Runtime, the independent float oracle."""
 from __future__ import annotations
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 RNG = np.random.default_rng(1234)

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import DATA, ROOT, ort_run
+from tests.conftest import ROOT, ort_run
 from tinycnn.cli import main
 
 EX = ROOT / "examples"
