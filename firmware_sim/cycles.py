@@ -11,6 +11,12 @@ style). Per layer:
     binary ops cycles = bit_ops / word_bits * (popcount_cycles_per_word + 3) * stall
                         + outputs * requant_cycles_per_output + overhead   (XOR, load, accumulate = 3)
     others     per element / per pooling tap / per copied byte costs + overhead.
+
+Every node has a dtype class, read from its tensors' dtypes (``dtype_class``): "int8" (the
+formula above), "16x8" (int16 activations x int8 weights: CMSIS-NN s16 kernels, MAC cost x
+``int16x8_mac_factor`` / ``int16x8_depthwise_factor``, reduction beyond
+``int16x8_int32_reduction_limit`` at the scalar rate, 64-bit requantization) or "float32"
+(``float_cycles_per_mac`` per MAC: FPU or soft-float; per-element float costs).
 """
 from __future__ import annotations
 
@@ -28,6 +34,9 @@ COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEARES
 BINARY_MAC_OPS = {Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED}
 POOL_OPS = {Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D} | {getattr(Op, "BINARY_MAX_POOL_2D", Op.MAX_POOL_2D)}
 BINARIZE = getattr(Op, "BINARIZE", None)  # int8 -> packed sign bits (compare, shift, OR per value)
+MAC_OPS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED}
+EXP_OPS = {Op.SOFTMAX, Op.SIGMOID, Op.TANH, Op.SILU}  # float: one expf (or equivalent) per element
+DTYPE_CLASSES = ("int8", "16x8", "float32")
 
 
 def _elems(graph, name) -> int:
@@ -49,6 +58,21 @@ def mac_kind(graph: Graph, node: Node) -> tuple:
     return "fully_connected", w[1]
 
 
+def dtype_class(graph: Graph, node: Node) -> str:
+    """"float32" if any activation tensor of the node is float32; "16x8" if a MAC op reads int16
+    activations (or another op reads or writes int16: the ops that follow a 16x8 layer, and the
+    int8 <-> int16 REQUANTIZE borders); "int8" otherwise (including 1-bit packed layers)."""
+    acts = graph.activation_inputs(node)
+    dtypes = {graph.tensors[t].dtype for t in acts}
+    if "float32" in dtypes | {graph.tensors[node.outputs[0]].dtype}:
+        return "float32"
+    if node.op in MAC_OPS:
+        return "16x8" if graph.tensors[acts[0]].dtype == "int16" else "int8"
+    if "int16" in dtypes | {graph.tensors[o].dtype for o in node.outputs}:
+        return "16x8"
+    return "int8"
+
+
 def vector_fraction(reduction: int, lanes: float) -> float:
     lanes = max(int(lanes), 1)
     if reduction <= 0:
@@ -58,50 +82,120 @@ def vector_fraction(reduction: int, lanes: float) -> float:
 
 def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", aliased=False) -> tuple:
     """(estimated cycles, kernel description) for one node at batch 1."""
+    cls = dtype_class(graph, node)
+    if cls == "float32":
+        return _float_cycles(graph, node, target, kernels, aliased)
     c = target.cost
+    wide = cls == "16x8"
     naive = kernels == "naive"
     out_elems = _elems(graph, node.outputs[0])
     overhead = c["layer_overhead_cycles"]
     stall = c["memory_stall_factor"]
-    if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
+    requant = c["int16x8_requant_cycles_per_output"] if wide else c["requant_cycles_per_output"]
+    if node.op in MAC_OPS:
         kind, reduction = mac_kind(graph, node)
         macs = node_macs(graph, node)
+        if wide:
+            return _int16x8_mac_cycles(c, kind, reduction, macs, naive) * stall + out_elems * requant \
+                + overhead, _int16x8_what(c, kind, reduction, naive)
         if naive:
             per_mac, what = c["naive_cycles_per_mac"], f"{kind} (naive C)"
         else:
             f = vector_fraction(reduction, c["simd_lanes"])
             per_mac = f * c[f"{kind}_cycles_per_mac"] + (1 - f) * c["scalar_cycles_per_mac"]
             what = kind if f == 1 else f"{kind}, {100 * f:.0f}% SIMD"
-        return macs * per_mac * stall + out_elems * c["requant_cycles_per_output"] + overhead, what
+        return macs * per_mac * stall + out_elems * requant + overhead, what
     if node.op in BINARY_MAC_OPS:
         words = node_macs(graph, node) / c["word_bits"]
         per_word = c["popcount_cycles_per_word"] + BINARY_WORD_OVERHEAD
         return (words * per_word * stall + out_elems * c["requant_cycles_per_output"] + overhead,
                 f"xnor-popcount ({c['popcount_cycles_per_word']:g} cyc/word popcount)")
+    tag = " [16x8]" if wide else ""
     scale = 1.5 if naive else 1.0
     if node.op in POOL_OPS:
-        return node_macs(graph, node) * c["pool_cycles_per_tap"] * scale + overhead, "pool"
+        return node_macs(graph, node) * c["pool_cycles_per_tap"] * scale + overhead, "pool" + tag
     if node.op == Op.MEAN:
         taps = _elems(graph, node.inputs[0])
-        return (taps * c["pool_cycles_per_tap"] + out_elems * c["requant_cycles_per_output"]) * scale \
-            + overhead, "mean"
+        return (taps * c["pool_cycles_per_tap"] + out_elems * requant) * scale + overhead, "mean" + tag
     if node.op in (Op.ADD, Op.SUB, Op.MUL, Op.PRELU):
-        return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "elementwise"
+        return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "elementwise" + tag
     if node.op == BINARIZE:
         return _elems(graph, node.inputs[0]) * c["lut_cycles_per_element"] * scale + overhead, "binarize"
     if node.op == Op.LUT:
-        return out_elems * c["lut_cycles_per_element"] * scale + overhead, "table lookup"
+        return out_elems * c["lut_cycles_per_element"] * scale + overhead, "table lookup" + tag
     if node.op == Op.REQUANTIZE:
-        return out_elems * c["requant_cycles_per_output"] * scale + overhead, "requantize"
+        return out_elems * requant * scale + overhead, "requantize" + tag
     if node.op == Op.SOFTMAX:
-        return out_elems * c["softmax_cycles_per_element"] * scale + overhead, "softmax"
+        return out_elems * c["softmax_cycles_per_element"] * scale + overhead, "softmax" + tag
     if node.op in COPY_OPS:
-        if aliased:
-            return overhead, "no-op (aliased)"
-        nbytes = out_elems * np.dtype(graph.tensors[node.outputs[0]].dtype).itemsize
-        factor = 3 if node.op == Op.TRANSPOSE else 1  # strided gather
-        return nbytes * c["copy_cycles_per_byte"] * factor * scale + overhead, "copy"
-    return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "unmodeled (per element)"
+        return _copy_cycles(graph, node, c, scale, aliased, tag)
+    return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "unmodeled (per element)" + tag
+
+
+def _copy_cycles(graph, node, c, scale, aliased, tag=""):
+    if aliased:
+        return c["layer_overhead_cycles"], "no-op (aliased)"
+    nbytes = _elems(graph, node.outputs[0]) * np.dtype(graph.tensors[node.outputs[0]].dtype).itemsize
+    factor = 3 if node.op == Op.TRANSPOSE else 1  # strided gather
+    return nbytes * c["copy_cycles_per_byte"] * factor * scale + c["layer_overhead_cycles"], "copy" + tag
+
+
+def _int16x8_mac_cycles(c, kind, reduction, macs, naive) -> float:
+    """MAC cycles (before stalls) of a 16x8 conv / depthwise / FC layer: CMSIS-NN s16 kernels."""
+    if naive or c["int16x8_reference_kernels"]:
+        return macs * c["naive_cycles_per_mac"]
+    if kind.startswith("depthwise"):
+        # channels vectorized as for int8, each step int16 x int8
+        f = vector_fraction(reduction, c["simd_lanes"])
+        per_mac = (f * c[f"{kind}_cycles_per_mac"] * c["int16x8_depthwise_factor"]
+                   + (1 - f) * c["scalar_cycles_per_mac"])
+        return macs * per_mac
+    if kind == "conv_1x1":
+        kind = "conv"  # arm_convolve_wrapper_s16 has no 1x1 fast path: im2col + mat-mult kernel
+    f = vector_fraction(reduction, c["simd_lanes"])
+    limit = c["int16x8_int32_reduction_limit"]
+    # columns beyond MAX_COL_COUNT run CMSIS-NN's scalar int64 loop
+    fast = min(1.0, limit / reduction) if limit and reduction > 0 else 1.0
+    f = min(f, fast)
+    per_mac = f * c[f"{kind}_cycles_per_mac"] * c["int16x8_mac_factor"] + (1 - f) * c["scalar_cycles_per_mac"]
+    return macs * per_mac
+
+
+def _int16x8_what(c, kind, reduction, naive) -> str:
+    if naive or c["int16x8_reference_kernels"]:
+        return f"{kind} [16x8, reference C, int64 acc]"
+    return f"{kind} [16x8]"
+
+
+def _float_cycles(graph, node, target, kernels, aliased) -> tuple:
+    """float32 layers: FPU (or soft-float) MACs and per-element float work."""
+    c = target.cost
+    naive = kernels == "naive"
+    out_elems = _elems(graph, node.outputs[0])
+    overhead = c["layer_overhead_cycles"]
+    per_elem = c["float_cycles_per_element"]
+    tag = " [float32]"
+    if node.op in MAC_OPS:
+        kind, _ = mac_kind(graph, node)
+        per_mac = c["float_depthwise_cycles_per_mac"] if kind.startswith("depthwise") else c["float_cycles_per_mac"]
+        if naive:  # reference loops add the index math of the naive int8 kernels
+            per_mac += max(c["naive_cycles_per_mac"] - c["scalar_cycles_per_mac"], 0.0)
+        # per output: bias add and the fused activation clamp
+        return (node_macs(graph, node) * per_mac * c["memory_stall_factor"] + out_elems * per_elem
+                + overhead, kind + tag + (" (naive C)" if naive else ""))
+    scale = 1.5 if naive else 1.0
+    if node.op in BINARY_MAC_OPS:  # not produced for float graphs; charge the MACs at the float rate
+        return node_macs(graph, node) * c["float_cycles_per_mac"] * scale + overhead, "binary" + tag
+    if node.op in POOL_OPS:
+        return node_macs(graph, node) * per_elem * scale + overhead, "pool" + tag
+    if node.op == Op.MEAN:
+        return (_elems(graph, node.inputs[0]) + out_elems) * per_elem * scale + overhead, "mean" + tag
+    if node.op in EXP_OPS:
+        return out_elems * c["float_exp_cycles_per_element"] * scale + overhead, \
+            ("softmax" if node.op == Op.SOFTMAX else "activation (exp)") + tag
+    if node.op in COPY_OPS:
+        return _copy_cycles(graph, node, c, scale, aliased, tag)
+    return out_elems * per_elem * scale + overhead, "elementwise" + tag
 
 
 def cycles_to_ms(cycles: float, clock_mhz: float) -> float:

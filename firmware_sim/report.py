@@ -33,6 +33,7 @@ class SimulationReport:
     op_order_changed: bool = False
     matches_cpu: bool | None = None  # device outputs == CPU runtime outputs, bit for bit
     input_source: str = ""
+    run_note: str = ""  # why the device run was skipped (float32 blobs), if it was
     outputs: list = field(default_factory=list, repr=False)  # float outputs (source layout)
     outputs_q: list = field(default_factory=list, repr=False)  # quantized outputs (NHWC)
 
@@ -57,10 +58,12 @@ class SimulationReport:
         return path
 
     def format(self) -> str:
-        cols = [("layer", "layer"), ("op", "op"), ("kernel", "kernel"), ("shape", "output shape"),
+        cols = [("layer", "layer"), ("op", "op"), ("dtype", "dtype"), ("kernel", "kernel"),
+                ("shape", "output shape"),
                 ("macs", "MACs"), ("sram_live_bytes", "SRAM live B"), ("cycles", "est. cycles"),
                 ("share", "share")]
-        rows = [dict(r, shape="x".join(str(d) for d in r["shape"]), share=f"{100 * r['share']:.1f}%")
+        rows = [dict(r, dtype=r.get("dtype", ""), shape="x".join(str(d) for d in r["shape"]),
+                     share=f"{100 * r['share']:.1f}%")
                 for r in self.rows]
         head = [f"target {self.target}: {self.core} @ {self.clock_mhz:g} MHz, kernels: {self.library}"
                 + (" (naive C)" if self.kernels == "naive" else ""),
@@ -74,6 +77,8 @@ class SimulationReport:
             head.append(f"device run ({self.input_source}): outputs "
                         + ("identical to the CPU runtime, bit for bit" if self.matches_cpu
                            else "DIFFER from the CPU runtime"))
+        if self.run_note:
+            head.append(self.run_note)
         return "\n".join(head) + "\n\n" + format_table(rows, cols) + "\n\nnote: " + self.note
 
 

@@ -5,8 +5,9 @@ import os
 
 import numpy as np
 
-from firmware_sim.cycles import cycles_to_ms, graph_cycles
+from firmware_sim.cycles import cycles_to_ms, dtype_class, graph_cycles
 from firmware_sim.device import Device, check_budgets, plan_memory
+from firmware_sim.memory_plan import plan_graph, search_order
 from firmware_sim.report import SimulationReport
 from firmware_sim.targets import get_target
 from tinycnn.costs import node_macs
@@ -17,6 +18,22 @@ from tinycnn.ir import DTYPES
 def flash_estimate(graph, target) -> int:
     """Runtime code estimate: the target's base runtime + one kernel per distinct op kind."""
     return target.runtime_flash_bytes + target.kernel_flash_bytes * len({n.op for n in graph.nodes})
+
+
+FLOAT_RUN_NOTE = ("device run skipped: float32 graphs run through the NumPy float reference, not the "
+                  "arena-bound ExecutionPlan, so there is no arena run to check")
+
+
+def float_plan(graph, in_place=True, order_search=True):
+    """Arena plan of a float32 graph: every activation at float32 size (no per-op scratch: the
+    float reference kernels allocate none)."""
+    sizes = {}
+    for name in list(graph.inputs) + [o for n in graph.nodes for o in n.outputs]:
+        t = graph.tensors[name]
+        sizes[name] = int(np.prod(t.concrete_shape(1))) * np.dtype(DTYPES[t.dtype]).itemsize
+    if order_search:
+        return search_order(graph, sizes, in_place=in_place)
+    return plan_graph(graph, sizes, in_place=in_place)
 
 
 def random_inputs(graph, seed=0) -> list:
@@ -36,16 +53,18 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
 
     inputs: float arrays in the source model's layout (one per model input; a batch is run one
     sample at a time), or None for one seeded random int8 input. Raises BudgetExceededError if
-    the arena or flash does not fit (unless check_budget=False)."""
+    the arena or flash does not fit (unless check_budget=False). float32 blobs are planned on
+    float32 buffer sizes and costed with the float32 cycle class; their device run is skipped
+    (``report.run_note`` says why)."""
     import tinycnn
 
     tgt = get_target(target, target_file, clock_mhz)
     model = tinycnn.load(blob_path)
     graph = model.graph
-    if not model.quantized:
-        raise TinyCNNError(f"{blob_path}: simulate runs integer blobs; this one is float32 "
-                           f"(convert with --scheme int8)")
-    plan = plan_memory(graph, in_place=in_place, order_search=order_search)
+    if model.quantized:
+        plan = plan_memory(graph, in_place=in_place, order_search=order_search)
+    else:
+        plan = float_plan(graph, in_place=in_place, order_search=order_search)
     blob_bytes = os.path.getsize(blob_path)
     runtime_bytes = flash_estimate(graph, tgt)
     if check_budget:
@@ -60,7 +79,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     for i, (n, (cyc, what)) in enumerate(zip(nodes, est)):
         out = graph.tensors[n.outputs[0]]
         rows.append({"layer": n.name, "op": n.op.value, "source": n.attrs.get("source_name", ""),
-                     "kernel": what, "shape": list(out.concrete_shape(1)), "macs": node_macs(graph, n),
+                     "kernel": what, "dtype": dtype_class(graph, n),
+                     "shape": list(out.concrete_shape(1)), "macs": node_macs(graph, n),
                      "sram_live_bytes": plan.live_bytes[i], "arena_high_bytes": plan.high_water[i],
                      "cycles": cyc, "share": cyc / total if total else 0.0,
                      "ms": cycles_to_ms(cyc, tgt.clock_mhz),
@@ -72,7 +92,9 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         blob_bytes=blob_bytes, runtime_flash_bytes=runtime_bytes, flash_budget_bytes=tgt.flash_bytes,
         cycles=total, latency_ms=cycles_to_ms(total, tgt.clock_mhz), rows=rows,
         op_order_changed=plan.order != [n.name for n in graph.nodes])
-    if run:
+    if run and not model.quantized:
+        report.run_note = FLOAT_RUN_NOTE
+    elif run:
         _run(model, plan, inputs, report)
     return report
 

@@ -25,6 +25,19 @@ COST_KEYS = (
     "layer_overhead_cycles", "popcount_cycles_per_word", "word_bits", "naive_cycles_per_mac",
     "memory_stall_factor",
 )
+# dtype-class keys (16x8 and float32 layers, docs/cycle-model.md): optional in user target files;
+# a missing one is derived from the int8 keys by the default below (Cortex-M4-like ratios)
+DTYPE_COST_DEFAULTS = {
+    "int16x8_mac_factor": lambda c: 1.0,
+    "int16x8_depthwise_factor": lambda c: 1.8,
+    "int16x8_requant_cycles_per_output": lambda c: 2 * c["requant_cycles_per_output"],
+    "int16x8_int32_reduction_limit": lambda c: 512,
+    "int16x8_reference_kernels": lambda c: 0,
+    "float_cycles_per_mac": lambda c: 2.5 * c["conv_cycles_per_mac"],
+    "float_depthwise_cycles_per_mac": lambda c: 2.0 * c["depthwise_cycles_per_mac"],
+    "float_cycles_per_element": lambda c: 0.3 * c["elementwise_cycles_per_element"],
+    "float_exp_cycles_per_element": lambda c: 1.5 * c["softmax_cycles_per_element"],
+}
 REQUIRED = ("name", "core", "clock_mhz", "sram_kib", "flash_kib")
 
 
@@ -77,6 +90,8 @@ def _from_dict(d: dict, source: str, known: dict) -> Target:
                            f"(or set base = \"<built-in target>\" to inherit them)")
     try:
         cost_values = {k: float(cost[k]) for k in COST_KEYS}
+        for k, default in DTYPE_COST_DEFAULTS.items():
+            cost_values[k] = float(cost[k]) if k in cost else float(default(cost_values))
         t = Target(name=str(d["name"]), core=str(d["core"]), clock_mhz=float(d["clock_mhz"]),
                    sram_bytes=int(float(d["sram_kib"]) * 1024), flash_bytes=int(float(d["flash_kib"]) * 1024),
                    board=str(d.get("board", "")),
