@@ -141,3 +141,64 @@ def test_a_c_program_walks_the_blob_in_place(blob, tmp_path):
         ins = ",".join(str(names.index(i)) if i else "-1" for i in n.inputs)
         expected.append(f"op {n.name} code={OP_INDEX[n.op.value]} inputs={ins} attrs={len(n.attrs)}")
     assert out == expected
+
+
+def _first(g, op):
+    from tinycnn.ir import Op
+    return next(n for n in g.nodes if n.op == Op(op))
+
+
+def _shift_short(g):
+    n = _first(g, "CONV_2D")
+    n.params["output_shift"] = n.params["output_shift"][:1].copy()
+
+
+def _out_shape_big(g):
+    n = _first(g, "CONV_2D")
+    t = g.tensors[n.outputs[0]]
+    t.shape = (t.shape[0], t.shape[1] * 4, t.shape[2] * 4, t.shape[3])
+
+
+def _swap_order(g):
+    g.nodes[0], g.nodes[1] = g.nodes[1], g.nodes[0]
+
+
+def _negative_pad(g):
+    _first(g, "CONV_2D").attrs["pad"] = [-3, -3, 0, 0]
+
+
+def _zero_stride(g):
+    _first(g, "DEPTHWISE_CONV_2D").attrs["stride"] = [0, 0]
+
+
+def _missing_field(g):
+    del _first(g, "CONV_2D").attrs["act_min"]
+
+
+def _weights_mismatch(g):
+    n = _first(g, "FULLY_CONNECTED")
+    w = g.tensors[n.inputs[1]]
+    w.data = np.ascontiguousarray(w.data[:, :-2])
+    w.shape = w.data.shape
+
+
+def _quant_count(g):
+    t = g.tensors[g.inputs[0]]
+    t.quant.scale = np.ones(3, np.float32)
+    t.quant.zero_point = np.zeros(3, np.int32)
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (_shift_short, "output_shift"), (_out_shape_big, "declared output shape"),
+    (_swap_order, "before any node computes it"), (_negative_pad, "'pad'"), (_zero_stride, "'stride'"),
+    (_missing_field, "act_min"), (_weights_mismatch, "do not match input"),
+    (_quant_count, "quantization scale"),
+])
+def test_inconsistent_graph_with_valid_crc_is_refused(blob, corrupt, message):
+    """A well-formed blob (valid CRC, all arrays in bounds) whose graph is inconsistent would
+    make the unchecked Numba kernels read or write out of bounds: the reader refuses it."""
+    from tinycnn.blob.writer import graph_to_bytes
+    g = read_blob(blob)
+    corrupt(g)
+    with pytest.raises(BlobError, match=message):
+        graph_from_bytes(graph_to_bytes(g))

@@ -40,7 +40,11 @@ class ExecutionPlan:
             self.buffers[node.outputs[0]] = out
             ins = [graph.tensors[i].data if graph.tensors[i].is_const else self.buffers[i]
                    for i in node.inputs if i]
-            self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
+            try:
+                self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise TinyCNNError(f"node '{node.name}' ({node.op.value}): cannot prepare its kernel: "
+                                   f"{type(exc).__name__}: {exc}") from exc
 
     def _scratch(self, node, allocate):
         """Per-node scratch. ``host_only`` buffers (the CPU fast paths' GEMM operands) are

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycnn.blob import format as F
+from tinycnn.blob.validate import validate_graph
 from tinycnn.errors import BlobError
 from tinycnn.ir import Graph, Node, Op, QuantParams, Tensor
 
@@ -58,7 +59,10 @@ class _Blob:
         end = self.buf.find(b"\0", start, self.str_off + self.str_size)
         if end < 0:
             self.fail(f"{where}: unterminated string")
-        return bytes(self.buf[start:end]).decode()
+        try:
+            return bytes(self.buf[start:end]).decode()
+        except UnicodeDecodeError:
+            self.fail(f"{where}: string is not UTF-8")
 
     def words(self, off, fmt, where):
         size = struct.calcsize(fmt)
@@ -123,6 +127,8 @@ def graph_from_bytes(buf: bytes, path="<bytes>") -> Graph:
         doc = json.loads(bytes(buf[b.meta_off:b.meta_off + b.meta_size]))
     except ValueError as exc:
         raise BlobError(f"{path}: metadata section is not valid JSON") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("meta", {}), dict):
+        raise BlobError(f"{path}: metadata section is not a JSON object")
     g = Graph(name=doc.get("name", "model"), meta=doc.get("meta", {}))
     names = []
     for i in range(b.ten_count):
@@ -172,7 +178,7 @@ def graph_from_bytes(buf: bytes, path="<bytes>") -> Graph:
     if not 0 < n_out <= len(names):
         b.fail(f"graph output count {n_out} is invalid")
     g.outputs = tensor_list(b.io_off + 8 + 4 * n_in, n_out, "graph outputs", False)
-    return g
+    return validate_graph(g, path)
 
 
 def read_blob(path) -> Graph:
