@@ -263,14 +263,17 @@ def _reshape_to(im, target):
               for i, t in enumerate(target)]
     total = int(np.prod(src_onnx_shape[1:]))
     rest = target[1:]
+    if rest.count(-1) > 1:
+        im.fail(f"Reshape to {target} has more than one inferred dimension")
     if rest.count(-1) == 1:
         known = int(np.prod([r for r in rest if r != -1]))
+        if known <= 0 or total % known:
+            im.fail(f"Reshape of {src_onnx_shape} to {target} does not divide evenly")
         rest[rest.index(-1)] = total // known
-    elif target[0] not in (-1,) and -1 in target[:1]:
-        pass
-    if target[0] != -1 and rest.count(-1) == 0 and int(np.prod(rest)) != total:
-        # batch folded into another dim: not supported
-        im.fail(f"Reshape to {target} changes the batch dimension")
+    if int(np.prod(rest)) != total:
+        # the batch would be folded into (or split out of) another dimension
+        im.fail(f"Reshape of {src_onnx_shape} to {target} changes the batch dimension; the batch must "
+                "stay the first dimension")
     shape = [-1] + rest
     x = im.get(x_onnx, "plain")
     im.emit(Op.RESHAPE, [x], {"shape": shape}, layout="plain")
@@ -389,8 +392,47 @@ def _resize(im):
     scales = np.asarray(scales, np.float64)
     if scales.shape != (4,) or scales[0] != 1 or scales[1] != 1 or np.any(scales % 1):
         im.fail(f"only integer spatial scales are supported, got {scales.tolist()}")
-    im.emit(Op.RESIZE_NEAREST, [im.get(n.input[0], "nhwc")],
-            {"scale": [int(scales[2]), int(scales[3])]})
+    x = im.get(n.input[0], "nhwc")
+    if n.op_type == "Resize":
+        _, h, w, _ = im.b.shape_of(x)
+        for size, scale in ((h, int(scales[2])), (w, int(scales[3]))):
+            if not np.array_equal(_resize_source_index(im, size, scale), np.arange(size * scale) // scale):
+                ctm, nm = im.attr("coordinate_transformation_mode", b"half_pixel"), im.attr("nearest_mode", b"round_prefer_floor")
+                im.fail(f"Resize with coordinate_transformation_mode={ctm!r} and nearest_mode={nm!r} does not "
+                        "repeat each pixel; supported: modes that map output i to input i // scale "
+                        "(e.g. asymmetric + floor, half_pixel + round_prefer_floor)")
+    im.emit(Op.RESIZE_NEAREST, [x], {"scale": [int(scales[2]), int(scales[3])]})
+
+
+def _resize_source_index(im, size, scale):
+    """Input index each output index reads, by the ONNX Resize definition (nearest mode)."""
+    def text(name, default):
+        v = im.attr(name, default)
+        return v.decode() if isinstance(v, bytes) else v
+    ctm = text("coordinate_transformation_mode", "half_pixel")
+    nearest = text("nearest_mode", "round_prefer_floor")
+    i = np.arange(size * scale, dtype=np.float64)
+    out_size = size * scale
+    if ctm in ("half_pixel", "pytorch_half_pixel"):
+        x = (i + 0.5) / scale - 0.5 if (ctm == "half_pixel" or out_size > 1) else np.zeros_like(i)
+    elif ctm == "asymmetric":
+        x = i / scale
+    elif ctm == "tf_half_pixel_for_nn":
+        x = (i + 0.5) / scale
+    elif ctm == "align_corners":
+        x = i * (size - 1) / max(out_size - 1, 1)
+    else:
+        return None
+    frac = x - np.floor(x)
+    if nearest == "floor":
+        idx = np.floor(x)
+    elif nearest == "ceil":
+        idx = np.ceil(x)
+    elif nearest == "round_prefer_ceil":
+        idx = np.where(frac == 0.5, np.ceil(x), np.round(x))
+    else:  # round_prefer_floor
+        idx = np.where(frac == 0.5, np.floor(x), np.round(x))
+    return np.clip(idx, 0, size - 1).astype(np.int64)
 
 
 def _shape(im):

@@ -100,3 +100,39 @@ def test_zero_range_tensors_are_valid(tmp_path):
     m0 = tinycnn.load(tinycnn.convert(path, calib=zeros, output=tmp_path / "z0.tcnn"))
     assert m0.graph.tensors[m0.graph.inputs[0]].quant.scale[0] > 0
     np.testing.assert_allclose(m0.run(zeros), ort_run(path, zeros), atol=0.02)
+
+
+def _two_input_model(path):
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Conv", ["a", "wa"], ["ya"], name="conv_a", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["b", "wb"], ["yb"], name="conv_b", kernel_shape=[1, 1]),
+             helper.make_node("Add", ["ya", "yb"], ["s"], name="add"),
+             helper.make_node("Relu", ["s"], ["out"], name="relu")]
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), "wa"),
+             numpy_helper.from_array(rng.standard_normal((4, 3, 1, 1)).astype(np.float32), "wb")]
+    graph = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n", 2, 5, 5]),
+                                             helper.make_tensor_value_info("b", TensorProto.FLOAT, ["n", 3, 5, 5])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", 4, 5, 5])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def test_two_input_model_and_input_count_checks(tmp_path):
+    import onnxruntime as ort
+    path = _two_input_model(tmp_path / "two.onnx")
+    rng = np.random.default_rng(0)
+    xa, xb = rng.standard_normal((16, 2, 5, 5)).astype(np.float32), rng.standard_normal((16, 3, 5, 5)).astype(np.float32)
+    with pytest.raises(tinycnn.TinyCNNError, match="one calibration array per input"):
+        tinycnn.convert(path, calib=xa, output=tmp_path / "t.tcnn")
+    m = tinycnn.load(tinycnn.convert(path, calib=[xa, xb], output=tmp_path / "t.tcnn"))
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"a": xa, "b": xb})[0]
+    got = m.run(xa, xb)
+    assert got.shape == ref.shape and np.abs(got - ref).max() <= 0.03 * np.abs(ref).max()
+    with pytest.raises(tinycnn.TinyCNNError, match="2 input"):
+        m.run(xa)
+    with pytest.raises(tinycnn.TinyCNNError, match="different batch sizes"):
+        m.run(xa, xb[:3])
+    with pytest.raises(tinycnn.TinyCNNError, match="empty"):
+        m.run(xa[:0], xb[:0])
+    with pytest.raises(tinycnn.TinyCNNError, match="batch size"):
+        m.run(xa, xb, batch_size=0)

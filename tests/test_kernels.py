@@ -171,3 +171,28 @@ def test_concat_with_requantization_and_data_movement():
     check(single_op_graph(Op.TRANSPOSE, [(3, 4, 2)], (2, 3, 4), {"perm": [0, 3, 1, 2]}, out_q=q, in_qs=[q]))
     check(single_op_graph(Op.RESHAPE, [(3, 4, 2)], (24,), {"shape": [-1, 24]}, out_q=q, in_qs=[q]))
     check(single_op_graph(Op.RESIZE_NEAREST, [(3, 4, 2)], (6, 8, 2), {"scale": [2, 2]}, out_q=q, in_qs=[q]))
+
+
+def test_int8_softmax_tracks_float_softmax():
+    """The quantizer's integer softmax (exp table + division) against float softmax of the
+    dequantized input: within 1 LSB of the 1/256 output grid."""
+    from tinycnn.quant.int8 import quantize_int8  # noqa: F401  (table construction lives there)
+    scale = 0.08
+    g = single_op_graph(Op.SOFTMAX, [(10,)], (10,), {}, out_q=qp(1 / 256, -128), in_qs=[qp(scale, 3)])
+    d = np.arange(256, dtype=np.float64)
+    g.nodes[0].params["exp_table"] = np.round(np.exp(-scale * d) * (1 << 20)).astype(np.int32)
+    x = RNG.integers(-128, 128, (200, 10), dtype=np.int8)
+    got = Model(g).run_quantized([x])[0].astype(np.float64)
+    real = (x.astype(np.float64) - 3) * scale
+    p = np.exp(real - real.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    assert np.abs((got + 128) / 256 - np.minimum(p, 255 / 256)).max() <= 1.01 / 256
+
+
+def test_average_pool_window_entirely_in_padding():
+    q = qp()
+    g = single_op_graph(Op.AVERAGE_POOL_2D, [(2, 2, 3)], (2, 2, 3),
+                        {"kernel": [1, 1], "stride": [2, 2], "pad": [1, 1, 1, 1], "clamp": None},
+                        out_q=q, in_qs=[q])
+    out = check(g)
+    assert np.all(out[:, 0, 0] == 0)  # the corner window sees only padding

@@ -125,3 +125,40 @@ def test_not_an_onnx_file(tmp_path):
     path.write_bytes(b"\x00\x01not a protobuf" * 10)
     with pytest.raises(tinycnn.TinyCNNError, match="garbage.onnx"):
         tinycnn.convert(path, calib=np.zeros((1, 1), np.float32))
+
+
+@pytest.mark.parametrize("ctm, nearest", [("asymmetric", "floor"), ("half_pixel", "round_prefer_floor"),
+                                          ("align_corners", "round_prefer_floor"), ("asymmetric", "round_prefer_ceil"),
+                                          ("tf_half_pixel_for_nn", "floor")])
+@pytest.mark.parametrize("scale", [2, 3])
+def test_resize_modes_accepted_exactly_when_they_repeat_pixels(tmp_path, ctm, nearest, scale):
+    """Resize(nearest) becomes RESIZE_NEAREST (pixel repetition) only when the ONNX coordinate
+    mapping really is i // scale; otherwise it is refused by name. ONNX Runtime is the oracle."""
+    from onnx import TensorProto, helper, numpy_helper
+    node = helper.make_node("Resize", ["input", "", "scales"], ["out"], name="rs", mode="nearest",
+                            coordinate_transformation_mode=ctm, nearest_mode=nearest)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 2, 4, 5])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales")])
+    path = tmp_path / "rs.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 5)).astype(np.float32)
+    ref = ort_run(path, x)
+    repeats = np.array_equal(ref, np.repeat(np.repeat(x, scale, 2), scale, 3))
+    if repeats:
+        np.testing.assert_array_equal(float_ir(path, x), ref)
+    else:
+        with pytest.raises(UnsupportedModelError, match="coordinate_transformation_mode"):
+            import_model(path)
+
+
+def test_reshape_that_folds_the_batch_is_refused(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+    node = helper.make_node("Reshape", ["input", "shape"], ["out"], name="fold")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 32])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.array([-1, 16], np.int64), "shape")])
+    path = tmp_path / "fold.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(UnsupportedModelError, match="batch"):
+        import_model(path)

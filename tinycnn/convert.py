@@ -68,11 +68,21 @@ def _shape_in_layout(nhwc_shape, layout):
 
 
 def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> Graph:
-    x = load_inputs(calib, "calibration")
-    check_finite_inputs(x, "calibration")
-    if len(x) == 0:
-        raise TinyCNNError("calibration data is empty")
-    obs = calibrate(graph, [to_nhwc(graph, x)], progress=progress)
+    """calib: one array/file for a single-input model, or a list with one per graph input."""
+    sources = list(calib) if isinstance(calib, (list, tuple)) else [calib]
+    if len(sources) != len(graph.inputs):
+        raise TinyCNNError(f"the model has {len(graph.inputs)} inputs ({', '.join(graph.inputs)}): pass one "
+                           f"calibration array per input, calib=[x0, x1, ...] (Python API)")
+    xs = []
+    for i, src in enumerate(sources):
+        x = load_inputs(src, "calibration")
+        check_finite_inputs(x, "calibration")
+        if len(x) == 0:
+            raise TinyCNNError("calibration data is empty")
+        xs.append(to_nhwc(graph, x, i))
+    if len({len(x) for x in xs}) != 1:
+        raise TinyCNNError("calibration arrays of the inputs have different sample counts")
+    obs = calibrate(graph, xs, progress=progress)
     from tinycnn.quant.binarize import BINARY_OPS, quantize_binary
     if any(n.op in BINARY_OPS for n in graph.nodes):  # mixed int8 / 1-bit graph
         return quantize_binary(graph, obs, config)

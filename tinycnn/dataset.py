@@ -47,13 +47,18 @@ def _as_float(a: np.ndarray, where, role) -> np.ndarray:
 
 
 def load_labeled(source):
-    """(x, y or None) from an .npz (or .npy without labels)."""
+    """(x, y or None) from an .npz (or .npy without labels). Labels are paired with the inputs
+    chosen: x_test with y_test, x with y."""
     x = load_inputs(source, "evaluation")
     y = None
     if not isinstance(source, np.ndarray) and Path(source).suffix == ".npz":
         with np.load(source) as z:
-            for k in Y_KEYS:
+            x_key = next(k for k in PREFERRED_KEYS["evaluation"] + X_KEYS + tuple(z.files) if k in z)
+            pairs = {"x_test": ("y_test",), "x": ("y", "labels", "label", "targets")}
+            for k in pairs.get(x_key, ()) + Y_KEYS:
                 if k in z:
                     y = z[k].reshape(-1).astype(np.int64)
                     break
+        if y is not None and len(y) != len(x):
+            raise TinyCNNError(f"{source}: {len(y)} labels for {len(x)} inputs")
     return x, y

@@ -109,7 +109,9 @@ class Model:
     # ---- public ----
     def run_quantized(self, inputs_q: list, batch_size: int = 256) -> list:
         """int8 NHWC inputs -> int8 NHWC outputs (no edge conversion)."""
-        n = len(inputs_q[0])
+        n = self._check_inputs(inputs_q)
+        if batch_size < 1:
+            raise TinyCNNError(f"batch size must be >= 1, got {batch_size}")
         outs = [[] for _ in self.graph.outputs]
         for start in range(0, n, batch_size):
             chunk = [x[start:start + batch_size] for x in inputs_q]
@@ -124,6 +126,7 @@ class Model:
     def run(self, *inputs, batch_size: int = 256):
         """Float inputs in the source layout -> float outputs in the source layout.
         Returns one array for single-output models, else a list."""
+        self._check_inputs(inputs)
         xs = [self._to_nhwc(x, i) for i, x in enumerate(inputs)]
         if self.quantized:
             ys = self.run_quantized([self.quantize_input(x, i) for i, x in enumerate(xs)], batch_size)
@@ -132,6 +135,20 @@ class Model:
             ys = run_float(self.graph, xs)
         ys = [self._from_nhwc(y, i) for i, y in enumerate(ys)]
         return ys[0] if len(ys) == 1 else ys
+
+    def _check_inputs(self, inputs) -> int:
+        """One array per graph input, all with the same (non-zero) batch size."""
+        want = len(self.graph.inputs)
+        if len(inputs) != want:
+            raise TinyCNNError(f"the model has {want} input(s) ({', '.join(self.graph.inputs)}); got {len(inputs)}")
+        sizes = {len(np.atleast_1d(x)) if np.ndim(x) == len(self.graph.tensors[name].shape) else 1
+                 for name, x in zip(self.graph.inputs, inputs)}
+        if len(sizes) != 1:
+            raise TinyCNNError(f"inputs have different batch sizes {sorted(sizes)}")
+        n = sizes.pop()
+        if n == 0:
+            raise TinyCNNError("the input batch is empty")
+        return n
 
     @property
     def input_shapes(self):

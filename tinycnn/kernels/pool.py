@@ -46,6 +46,10 @@ def average_pool_2d_s8(x, geom, act_min, act_max, out):
                 x0 = max(ox * sw - pl, 0)
                 x1 = min(ox * sw - pl + kw, in_w)
                 count = (y1 - y0) * (x1 - x0)
+                if count <= 0:  # a window entirely in the padding (TFLM refuses such models)
+                    for c in range(c_n):
+                        out[n, oy, ox, c] = max(min(0, act_max), act_min)
+                    continue
                 for c in range(c_n):
                     acc = np.int32(0)
                     for iy in range(y0, y1):

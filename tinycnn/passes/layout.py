@@ -23,7 +23,8 @@ def simplify_layout(graph) -> bool:
         t_in = graph.tensors[node.inputs[0]] if node.inputs else None
         if node.op == Op.TRANSPOSE:
             shape = (1,) + t_in.shape[1:]
-            if _moves_only_unit_dims(shape, node.attrs["perm"]):
+            # the batch must stay first: with N > 1 it is not a unit dimension
+            if node.attrs["perm"][0] == 0 and _moves_only_unit_dims(shape, node.attrs["perm"]):
                 node.op = Op.RESHAPE
                 node.attrs = {"shape": list(graph.tensors[node.outputs[0]].shape),
                               **{k: v for k, v in node.attrs.items() if k.startswith("source")}}
@@ -66,6 +67,8 @@ def fold_flatten_into_fc(graph) -> bool:
         tr = graph.producer(rs.inputs[0])
         if (tr is None or tr.op != Op.TRANSPOSE or tr.attrs["perm"] != [0, 3, 1, 2]
                 or sole_consumer(graph, tr.outputs[0]) is not rs):
+            continue
+        if len(graph.tensors[rs.outputs[0]].shape) != 2:  # only a flatten to [N, C*H*W] folds
             continue
         _, h, w, c = graph.tensors[tr.inputs[0]].shape
         wt = graph.tensors[fc.inputs[1]].data  # [Cout, C*H*W] in NCHW order

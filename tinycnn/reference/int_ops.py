@@ -60,8 +60,9 @@ def average_pool_2d(node, x):
     s = extract_patches(x.astype(np.int64), kh, kw, node.attrs).sum(axis=(3, 4))
     count = extract_patches(np.ones(x.shape[:3] + (1,), np.int64), kh, kw, node.attrs).sum(axis=(3, 4))
     half = count // 2
+    safe = np.maximum(count, 1)  # a window entirely in the padding averages to 0
     # C division truncates toward zero: round half away from zero
-    avg = np.where(s > 0, (s + half) // count, -((-s + half) // count))
+    avg = np.where(s > 0, (s + half) // safe, -((-s + half) // safe))
     return _finish(avg, node, x.dtype)
 
 
