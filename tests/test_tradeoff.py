@@ -1,4 +1,4 @@
-"""The trade-off explorer end to end (tinycnn/tradeoff/): CLI output files on the bundled
+"""The trade-off explorer end to end (tinycnn/explorer/): CLI output files on the bundled
 example and the MobileNetV2-style model, every candidate with every measurement, --jobs 2 ==
 --jobs 1, the mixed-precision budget re-checked independently on the validation split, and the
 sensitivity report."""
@@ -9,11 +9,11 @@ import json
 import pytest
 
 from tinycnn.cli import main
-from tinycnn.tradeoff import EvalData, evaluate_candidate, tradeoff
-from tinycnn.tradeoff.candidates import Candidate, mixed_candidate
-from tinycnn.tradeoff.evaluate import MEASUREMENTS
-from tinycnn.tradeoff.inputs import load_eval_data, split_validation
-from tinycnn.tradeoff.report import comparable_table
+from tinycnn.explorer import EvalData, evaluate_candidate, tradeoff
+from tinycnn.explorer.candidates import Candidate, mixed_candidate
+from tinycnn.explorer.evaluate import MEASUREMENTS
+from tinycnn.explorer.inputs import load_eval_data, split_validation
+from tinycnn.explorer.report import comparable_table
 
 DIGITS = ("examples/digits_cnn.onnx", "examples/digits_test.npz", "examples/digits_calib.npz")
 MOBILENET = ("tests/data/onnx/mobilenet_v2.onnx", "tests/data/onnx/mobilenet_v2_data.npz",
@@ -97,7 +97,7 @@ def test_mixed_precision_meets_budget_on_its_validation_split(digits_runs):
     bits = res.mixed["layer_bits"]
     # rebuild the validation split independently and re-measure the chosen configuration
     full = load_eval_data(DIGITS[0], DIGITS[1], DIGITS[2], max_samples=160)
-    from tinycnn.tradeoff.inputs import load_calib
+    from tinycnn.explorer.inputs import load_calib
     full.x_calib = load_calib(DIGITS[2], 100)
     val, test = split_validation(full, res.split["val_fraction"], res.split["seed"])
     assert len(val.x_test) == res.split["validation"] and len(test.x_test) == res.split["test"]
@@ -141,7 +141,7 @@ def test_sensitivity_cli(tmp_path, capsys):
     # every weighted layer -> int8, every binarizable hidden layer -> 1-bit, once each
     from tinycnn.convert import import_model
     from tinycnn.quant.binarize import default_binary_layers
-    from tinycnn.tradeoff.candidates import weighted_layers
+    from tinycnn.explorer.candidates import weighted_layers
     fg = import_model(DIGITS[0])
     expected = sorted([(n, "int8") for n in weighted_layers(fg)] + [(n, "binary") for n in default_binary_layers(fg)])
     assert sorted((r["layer"], r["precision"]) for r in rows) == expected

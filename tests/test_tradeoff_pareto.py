@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinycnn.tradeoff.pareto import pareto_front
-from tinycnn.tradeoff.report import mark_pareto
+from tinycnn.explorer.pareto import pareto_front
+from tinycnn.explorer.report import mark_pareto
 
 
 def _dominated_by(p, q):

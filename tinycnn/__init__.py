@@ -11,7 +11,7 @@ from tinycnn.runtime import Model, load
 
 __version__ = "0.1.0"
 __all__ = ["convert", "load", "Model", "TinyCNNError", "BlobError", "UnsupportedModelError",
-           "evaluate", "info", "tradeoff", "sensitivity"]
+           "evaluate", "info", "simulate", "tradeoff", "sensitivity"]
 
 
 def evaluate(blob_path, reference, data, **kwargs):
@@ -32,4 +32,13 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, **kw):
     return _simulate(blob_path, target, clock_mhz, **kw)
 
 
-from tinycnn.tradeoff import sensitivity, tradeoff  # noqa: E402  (trade-off explorer, docs/tradeoff.md)
+def tradeoff(model_path, data, calib, **kwargs):
+    """Convert and measure quantization candidates: see tinycnn.explorer.explore.tradeoff."""
+    from tinycnn.explorer.explore import tradeoff as _tradeoff
+    return _tradeoff(model_path, data, calib, **kwargs)
+
+
+def sensitivity(model_path, data, calib, **kwargs):
+    """Per-layer sensitivity to lower precision: see tinycnn.explorer.sensitivity.sensitivity."""
+    from tinycnn.explorer.sensitivity import sensitivity as _sensitivity
+    return _sensitivity(model_path, data, calib, **kwargs)

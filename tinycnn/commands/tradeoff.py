@@ -1,4 +1,4 @@
-"""`tinycnn tradeoff` and `tinycnn sensitivity` (tinycnn/tradeoff/, docs/tradeoff.md)."""
+"""`tinycnn tradeoff` and `tinycnn sensitivity` (tinycnn/explorer/, docs/tradeoff.md)."""
 from __future__ import annotations
 
 import argparse
@@ -51,7 +51,7 @@ def register(sub):
 
 
 def run_tradeoff(args):
-    from tinycnn.tradeoff import tradeoff
+    from tinycnn.explorer import tradeoff
     res = tradeoff(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                    objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, jobs=args.jobs,
                    mixed=not args.no_mixed, val_fraction=args.val_fraction, max_samples=args.max_samples,
@@ -66,7 +66,7 @@ def run_tradeoff(args):
 
 
 def run_sensitivity(args):
-    from tinycnn.tradeoff import sensitivity
+    from tinycnn.explorer.sensitivity import sensitivity
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                       jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
                       progress=not args.quiet,

@@ -8,7 +8,7 @@ import numpy as np
 
 from tinycnn.dataset import load_inputs, load_labeled
 from tinycnn.errors import TinyCNNError
-from tinycnn.tradeoff.evaluate import EvalData
+from tinycnn.explorer.evaluate import EvalData
 
 
 def load_calib(calib, max_samples=None) -> np.ndarray:

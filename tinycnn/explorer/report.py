@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinycnn.tradeoff.pareto import pareto_front
+from tinycnn.explorer.pareto import pareto_front
 
 OBJECTIVE_KEYS = {"latency": "sim_latency_ms", "size": "flash_bytes"}
 TABLE_COLUMNS = [("pareto_mark", "P"), ("candidate", "candidate"), ("accuracy", "acc %"),

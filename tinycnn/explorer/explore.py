@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinycnn.errors import TinyCNNError
-from tinycnn.tradeoff.candidates import default_candidates, mixed_candidate
-from tinycnn.tradeoff.evaluate import evaluate_candidate
-from tinycnn.tradeoff.parallel import run_jobs
-from tinycnn.tradeoff.report import (OBJECTIVE_KEYS, TABLE_COLUMNS, mark_pareto, sort_rows, table_rows,
+from tinycnn.explorer.candidates import default_candidates, mixed_candidate
+from tinycnn.explorer.evaluate import evaluate_candidate
+from tinycnn.explorer.parallel import run_jobs
+from tinycnn.explorer.report import (OBJECTIVE_KEYS, TABLE_COLUMNS, mark_pareto, sort_rows, table_rows,
                                      write_json)
 
 
@@ -60,7 +60,7 @@ class TradeoffResult:
         return write_json(self.to_json(), path)
 
     def plot(self, path):
-        from tinycnn.tradeoff.plot import plot_tradeoff
+        from tinycnn.explorer.plot import plot_tradeoff
         return plot_tradeoff(self, path)
 
 
@@ -70,7 +70,7 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md)."""
     from firmware_sim.targets import get_target
     from tinycnn.convert import import_model
-    from tinycnn.tradeoff.inputs import load_calib, load_eval_data, split_validation
+    from tinycnn.explorer.inputs import load_calib, load_eval_data, split_validation
 
     if objective not in OBJECTIVE_KEYS:
         raise TinyCNNError(f"--objective must be one of {', '.join(OBJECTIVE_KEYS)}")
@@ -85,7 +85,7 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg)
     search = None
     if mixed:
-        from tinycnn.tradeoff.mixed_precision import search_mixed_precision
+        from tinycnn.explorer.mixed_precision import search_mixed_precision
         search = search_mixed_precision(model_path, fg, val, max_accuracy_drop, objective, target, clock_mhz,
                                         jobs, progress)
         cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)"))

@@ -9,7 +9,7 @@ scheme:
 - ``binary``: the hidden conv / fully connected layers binarized (tinycnn.quant.binarize
   default: all but the first and last weighted layer), the rest int8;
 - ``mixed``: ``layer_bits`` gives each weighted layer "int16x8" | "int8" | "binary"
-  (found by tinycnn.tradeoff.mixed_precision).
+  (found by tinycnn.explorer.mixed_precision).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinycnn.tradeoff.candidates import Candidate
+from tinycnn.explorer.candidates import Candidate
 
 MEASUREMENTS = ("accuracy", "accuracy_metric", "top1_agreement", "sqnr_db", "flash_bytes", "blob_bytes",
                 "peak_sram_bytes", "sim_cycles", "sim_latency_ms", "cpu_latency_ms", "fits_target")
@@ -59,8 +59,8 @@ def measure_candidate(fg, candidate: Candidate, data: EvalData, target="cortex-m
     from tinycnn.blob.writer import write_blob
     from tinycnn.convert import to_nhwc
     from tinycnn.runtime import load
-    from tinycnn.tradeoff.build import build_graph
-    from tinycnn.tradeoff.measure import cpu_latency_ms, device_costs
+    from tinycnn.explorer.build import build_graph
+    from tinycnn.explorer.measure import cpu_latency_ms, device_costs
 
     record = {"candidate": candidate.name, "config": candidate.to_json()}
     try:

@@ -11,7 +11,7 @@ from tinycnn.quant.binarize import binarize_layers, default_binary_layers, quant
 from tinycnn.quant.calibrate import calibrate
 from tinycnn.quant.int8 import QuantConfig, quantize_int8
 from tinycnn.quant.int16x8 import wideable_layers, widen_int16x8
-from tinycnn.tradeoff.candidates import Candidate, weighted_layers
+from tinycnn.explorer.candidates import Candidate, weighted_layers
 
 
 def layer_bits_for(fg: Graph, cand: Candidate) -> dict:

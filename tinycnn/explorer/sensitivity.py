@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinycnn.tradeoff.candidates import layer_options, mixed_candidate
-from tinycnn.tradeoff.evaluate import EvalData, measure_candidate
-from tinycnn.tradeoff.parallel import chunks, run_jobs
+from tinycnn.explorer.candidates import layer_options, mixed_candidate
+from tinycnn.explorer.evaluate import EvalData, measure_candidate
+from tinycnn.explorer.parallel import chunks, run_jobs
 
 
 def baseline_bits(options: dict) -> dict:
@@ -99,7 +99,7 @@ def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, job
                 calib_samples=None, progress=True, plot=None, json_path=None) -> SensitivityResult:
     """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON."""
     from tinycnn.convert import import_model
-    from tinycnn.tradeoff.inputs import load_calib, load_eval_data
+    from tinycnn.explorer.inputs import load_calib, load_eval_data
     fg = import_model(model_path)
     data_all = load_eval_data(model_path, data, calib, max_samples)
     data_all.x_calib = load_calib(calib, calib_samples)
@@ -107,9 +107,9 @@ def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, job
     res = SensitivityResult(str(model_path), baseline, rows, baseline["accuracy_metric"],
                             {"target": target, "samples": int(len(data_all.x_test))})
     if plot:
-        from tinycnn.tradeoff.plot import plot_sensitivity
+        from tinycnn.explorer.plot import plot_sensitivity
         plot_sensitivity(res, plot)
     if json_path:
-        from tinycnn.tradeoff.report import write_json
+        from tinycnn.explorer.report import write_json
         write_json(res.to_json(), json_path)
     return res

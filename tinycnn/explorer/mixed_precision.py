@@ -1,7 +1,7 @@
 """Automatic mixed precision: per weighted layer one of 16x8 / int8 / 1-bit, chosen to meet an
 accuracy budget on a VALIDATION split at the lowest simulated latency or flash size.
 
-1. per-layer sensitivity on the validation split (tinycnn.tradeoff.sensitivity): each
+1. per-layer sensitivity on the validation split (tinycnn.explorer.sensitivity): each
    (layer, lower precision) measured alone, everything else 16x8;
 2. start from all layers 16x8 (the most accurate configuration); if even that misses the
    budget, stop and say so;
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinycnn.tradeoff.candidates import bits_summary, layer_options, mixed_candidate, weighted_layers
-from tinycnn.tradeoff.evaluate import EvalData, measure_candidate
-from tinycnn.tradeoff.sensitivity import baseline_bits, measure_sensitivity
+from tinycnn.explorer.candidates import bits_summary, layer_options, mixed_candidate, weighted_layers
+from tinycnn.explorer.evaluate import EvalData, measure_candidate
+from tinycnn.explorer.sensitivity import baseline_bits, measure_sensitivity
 
 OBJECTIVES = {"latency": ("sim_latency_ms", "latency_saving_ms"), "size": ("flash_bytes", "flash_saving_bytes")}
 TOLERANCE = 1e-9
