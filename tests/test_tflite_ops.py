@@ -119,16 +119,26 @@ def test_pool_random(tmp_path, op, seed):
 
 
 @pytest.mark.parametrize("keep_dims", [True, False])
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", range(8))
 def test_mean_random(tmp_path, keep_dims, seed):
+    """MEAN's rounding: many window sizes (incl. 7x7 = 49, odd counts), equal and different
+    in/out scales, zero points at the limits, and inputs whose per-channel sums sweep every
+    residue modulo the window size (the rounding boundaries)."""
     rng = np.random.default_rng(500 + seed)
-    h, w, c = int(rng.integers(1, 9)), int(rng.integers(1, 9)), 5
+    h, w, c = (7, 7, 16) if seed == 0 else (int(rng.integers(1, 9)), int(rng.integers(1, 9)), 16)
+    in_s = float(rng.uniform(0.01, 0.2))
+    out_s = in_s if seed % 2 else float(rng.uniform(0.005, 0.2))
     out_shape = (1, 1, 1, c) if keep_dims else (1, c)
-    path = single_op(tmp_path, "mean", "MEAN", [((1, h, w, c), float(rng.uniform(0.01, 0.2)), ZPS[seed])],
-                     (out_shape, float(rng.uniform(0.005, 0.2)), ZPS[seed + 1]),
+    path = single_op(tmp_path, "mean", "MEAN", [((1, h, w, c), in_s, ZPS[seed % 4])],
+                     (out_shape, out_s, ZPS[(seed + 1) % 4]),
                      options("ReducerOptions", keepDims=keep_dims),
                      consts=[((2,), np.int32, [1, 2], None, None, 0)])
-    _check(path, [_rand_inputs(rng, (1, h, w, c))])
+    x = _rand_inputs(rng, (1, h, w, c), n=24)
+    sweep = np.zeros((h * w, 1, h, w, c), np.int8)  # sample k: k cells of +1 on a 0 background
+    for k in range(h * w):
+        sweep[k].reshape(-1, c)[:k] = 1
+        sweep[k] += np.int8(ZPS[seed % 4] // 2)
+    _check(path, [np.concatenate([x, sweep[:, 0]])])
 
 
 @pytest.mark.parametrize("seed", range(5))
