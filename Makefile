@@ -40,6 +40,7 @@ test: $(STAMP) $(REF_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runtime.py
+	$(BIN)/python benchmarks/bench_binary.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache
