@@ -35,8 +35,8 @@ def single_op_graph(op, in_shapes, out_shape, attrs, consts=(), out_q=None, in_q
 
 
 def check(g, batch=3):
-    """Host kernels (fast paths) and device kernels (MCU-shaped, firmware_sim) both equal the
-    NumPy reference exactly."""
+    """Host kernels (VNNI int8 GEMM where the CPU has it, the exact float32 GEMM otherwise) and
+    device kernels (MCU-shaped, firmware_sim) all equal the NumPy reference exactly."""
     from tinycnn.runtime import ExecutionPlan
     xs = [RNG.integers(-128, 128, size=(batch,) + g.tensors[n].shape[1:], dtype=np.int8) for n in g.inputs]
     # include saturated samples
@@ -47,6 +47,13 @@ def check(g, batch=3):
     got = Model(g).run_quantized(xs)[0]
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+    # the host's float32-GEMM conv path (used where the CPU lacks AVX-512 VNNI) as well
+    from tinycnn.kernels import vnni
+    saved, vnni._AVAILABLE = vnni._AVAILABLE, False
+    try:
+        np.testing.assert_array_equal(Model(g).run_quantized(xs)[0], expected)
+    finally:
+        vnni._AVAILABLE = saved
     device = ExecutionPlan(g, batch, device=True)
     for name, x in zip(g.inputs, xs):
         np.copyto(device.buffers[name], x)
