@@ -29,14 +29,26 @@ from tinycnn.kernels.registry import BINDERS, as4d, binder
 # ---------------- per-pixel pieces ----------------
 
 @njit
-def _row_dots(xrow, w2, k_bits, dots):
-    """dots[oc] = k_bits - 2 * popcount(xrow XOR w2[oc]) over the row's words."""
-    n_words = xrow.shape[0]
-    for oc in range(w2.shape[0]):
-        pc = 0
-        for i in range(n_words):
-            pc += popcount32(xrow[i] ^ w2[oc, i])
-        dots[oc] = k_bits - 2 * pc
+def _popcounts(xrow, n_words, w2t, dots):
+    """dots[oc] = sum_i popcount(xrow[i] XOR w2t[i, oc]). Weights are stored word-major
+    ([words, Cout]) so the inner loop runs over contiguous output channels and vectorizes
+    (XOR + VPOPCNT + add, 16 channels per instruction) instead of reducing one channel at a time."""
+    cout = w2t.shape[1]
+    for oc in range(cout):
+        dots[oc] = 0
+    for i in range(n_words):
+        xi = xrow[i]
+        wi = w2t[i]
+        for oc in range(cout):
+            dots[oc] += np.int32(popcount32(xi ^ wi[oc]))  # int32: keeps the loop vectorized
+
+
+@njit
+def _row_dots(xrow, w2t, k_bits, dots):
+    """dots[oc] = k_bits - 2 * popcount(xrow XOR w[oc]) over the row's words."""
+    _popcounts(xrow, xrow.shape[0], w2t, dots)
+    for oc in range(w2t.shape[1]):
+        dots[oc] = k_bits - 2 * dots[oc]
 
 
 @njit
@@ -66,10 +78,9 @@ def _conv_pixel_dots(x, n, oy, ox, w2, wpop, geom, kinfo, patch, padded, dots):
         _row_dots(patch, w2, kh * kw * cin, dots)
         return
     k_bits = (kh * kw - n_pad) * cin
-    for oc in range(w2.shape[0]):
-        pc = 0
-        for i in range(k):
-            pc += popcount32(patch[i] ^ w2[oc, i])
+    _popcounts(patch, k, w2, dots)  # padded taps hold 0 words: popcount(w) is subtracted
+    for oc in range(w2.shape[1]):
+        pc = dots[oc]
         for j in range(n_pad):
             pc -= wpop[oc, padded[j]]
         dots[oc] = k_bits - 2 * pc
@@ -151,6 +162,70 @@ def bconv_1x1_to_int8(x, w2, k_bits, dots, alpha, bias, oq, out):
             for xx in range(w):
                 _row_dots(x[n, y, xx], w2, k_bits, dots)
                 _store_int8(dots, alpha, bias, oq, out[n, y, xx])
+
+
+@njit
+def _bconv_row_popcounts(x, n, oy, w3t, wpop_t, geom, kinfo, acc, n_pad):
+    """Host fast path: popcounts of one whole output row, tap by tap. acc[ox, oc] accumulates
+    popcount(x XOR w) with the innermost loop over contiguous output channels (vectorized
+    XOR + VPOPCNT + add); no per-pixel gather. Padded taps: skipped and counted in n_pad
+    (zero padding: they contribute 0 to the dot) or charged popcount(w) (padding with +1,
+    bit 0: popcount(0 XOR w) = popcount(w))."""
+    in_h, in_w, nw = x.shape[1], x.shape[2], x.shape[3]
+    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    kh, kw, zero_pad = kinfo[0], kinfo[1], kinfo[3]
+    out_w, cout = acc.shape[0], acc.shape[1]
+    for ox in range(out_w):
+        n_pad[ox] = 0
+        for oc in range(cout):
+            acc[ox, oc] = 0
+    for ky in range(kh):
+        iy = oy * sh - pt + ky * dh
+        for kx in range(kw):
+            t = ky * kw + kx
+            for ox in range(out_w):
+                ix = ox * sw - pl + kx * dw
+                a = acc[ox]
+                if iy < 0 or iy >= in_h or ix < 0 or ix >= in_w:
+                    if zero_pad:
+                        n_pad[ox] += 1
+                    else:
+                        wp = wpop_t[t]
+                        for oc in range(cout):
+                            a[oc] += wp[oc]
+                    continue
+                xp = x[n, iy, ix]
+                for i in range(nw):
+                    xi = xp[i]
+                    wi = w3t[t, i]
+                    for oc in range(cout):
+                        a[oc] += np.int32(popcount32(xi ^ wi[oc]))
+
+
+@njit
+def bconv_2d_rows_to_packed(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, threshold, out):
+    kh, kw, cin = kinfo[0], kinfo[1], kinfo[2]
+    for n in range(out.shape[0]):
+        for oy in range(out.shape[1]):
+            _bconv_row_popcounts(x, n, oy, w3t, wpop_t, geom, kinfo, acc, n_pad)
+            for ox in range(out.shape[2]):
+                k_bits = (kh * kw - n_pad[ox]) * cin
+                for oc in range(acc.shape[1]):
+                    dots[oc] = k_bits - 2 * acc[ox, oc]
+                _store_packed(dots, threshold, out[n, oy, ox])
+
+
+@njit
+def bconv_2d_rows_to_int8(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, alpha, bias, oq, out):
+    kh, kw, cin = kinfo[0], kinfo[1], kinfo[2]
+    for n in range(out.shape[0]):
+        for oy in range(out.shape[1]):
+            _bconv_row_popcounts(x, n, oy, w3t, wpop_t, geom, kinfo, acc, n_pad)
+            for ox in range(out.shape[2]):
+                k_bits = (kh * kw - n_pad[ox]) * cin
+                for oc in range(acc.shape[1]):
+                    dots[oc] = k_bits - 2 * acc[ox, oc]
+                _store_int8(dots, alpha, bias, oq, out[n, oy, ox])
 
 
 @njit
@@ -253,7 +328,7 @@ def _bind_bconv(graph, node, ins, out, scratch):
     a = node.attrs
     cout, kh, kw, nw = w.shape
     cin = a["in_channels"]
-    w2 = np.ascontiguousarray(w.reshape(cout, kh * kw * nw))
+    w2 = np.ascontiguousarray(w.reshape(cout, kh * kw * nw).T)  # word-major [words, Cout]
     kind, extra = _transform_args(node)
     k_words = kh * kw * nw
     buf = scratch(k_words + cout + kh * kw, np.uint32)
@@ -266,6 +341,13 @@ def _bind_bconv(graph, node, ins, out, scratch):
     geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)
     kinfo = np.array([kh, kw, cin, 1 if a.get("pad_mode", "zero") == "zero" else 0], np.int64)
     wpop = weight_popcounts(w, cin)
+    if not getattr(scratch, "device", False):  # host: row-buffered, channel-vectorized kernel
+        w3t = np.ascontiguousarray(w.reshape(cout, kh * kw, nw).transpose(1, 2, 0))  # [taps, words, Cout]
+        wpop_t = np.ascontiguousarray(wpop.T)  # [taps, Cout]
+        acc = scratch((out.shape[2], cout), np.int32, host_only=True)
+        n_pad = scratch(out.shape[2], np.int32, host_only=True)
+        rows = bconv_2d_rows_to_packed if kind == "packed" else bconv_2d_rows_to_int8
+        return lambda: rows(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, *extra, out)
     fn = bconv_2d_to_packed if kind == "packed" else bconv_2d_to_int8
     return lambda: fn(x, w2, wpop, geom, kinfo, patch, padded, dots, *extra, out)
 
@@ -275,7 +357,7 @@ def _bind_bfc(graph, node, ins, out, scratch):
     x, w = ins[0], ins[1]
     a = node.attrs
     x2 = x.reshape(x.shape[0], -1)
-    w2 = np.ascontiguousarray(w)
+    w2 = np.ascontiguousarray(np.asarray(w).T)  # word-major [words, Cout]
     k_bits = np.int64(a.get("in_pixels", 1) * a["in_channels"])
     kind, extra = _transform_args(node)
     dots = scratch(w.shape[0], np.int32)
