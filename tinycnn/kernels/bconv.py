@@ -91,9 +91,9 @@ def _store_packed(dots, threshold, out_row):
     cout = dots.shape[0]
     for k in range(out_row.shape[0]):
         word = np.uint32(0)
-        for oc in range(k * 32, min(cout, (k + 1) * 32)):
-            if dots[oc] < threshold[oc]:
-                word |= np.uint32(1) << np.uint32(oc - k * 32)
+        base = k * 32
+        for j in range(min(32, cout - base)):  # branch-free: the compare is the bit
+            word |= np.uint32(dots[base + j] < threshold[base + j]) << np.uint32(j)
         out_row[k] = word
 
 
