@@ -143,7 +143,7 @@ def test_fallback_without_vnni(monkeypatch):
 def test_conv_recipe_matches_int64_conv(kh, kw, stride, pad, zp):
     """im2col_u8 / s8_to_u8 + gemm_u8s8 + folded_bias_u8 == the int64 convolution sum with the
     input zero point in the padding (what conv_gemm computes before requantization)."""
-    from tinycnn.kernels.conv_gemm import im2col_s8
+    from tinycnn.kernels.conv_gemm import im2col
     rng = np.random.default_rng(kh * 1000 + zp + 128)
     x = rng.integers(-128, 128, (1, 7, 9, 5), dtype=np.int8)
     x.flat[:4] = [-128, 127, -128, 127]
@@ -162,7 +162,7 @@ def test_conv_recipe_matches_int64_conv(kh, kw, stride, pad, zp):
     else:
         vnni.im2col_u8(x, kh, kw, geom, zp + 128, col)
     col_f = np.empty((oh * ow, k), np.float32)
-    im2col_s8(x, kh, kw, geom, float(zp), col_f)
+    im2col(x, kh, kw, geom, float(zp), 0, col_f)
     np.testing.assert_array_equal(col.astype(np.int64), col_f.astype(np.int64) + 128)
     packed = vnni.pack_weights(w.reshape(cout, k))
     b_eff = vnni.folded_bias_u8(packed, bias, input_offset)

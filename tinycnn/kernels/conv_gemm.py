@@ -24,8 +24,10 @@ K_MAX = 1024
 
 
 @njit
-def im2col_s8(x, kh, kw, geom, pad_value, col):
-    """x [N,H,W,C] int8 -> col [N*OH*OW, KH*KW*C] float32 (groups = 1)."""
+def im2col(x, kh, kw, geom, pad_value, offset, col):
+    """x [N,H,W,C] int8 -> col [N*OH*OW, >= KH*KW*C] holding x + offset in col's dtype (float32
+    for the float32 GEMM with offset 0; uint8 for the VNNI GEMM with offset 128); padded taps
+    hold pad_value. groups = 1; geom = [sh, sw, dh, dw, pt, pl, -, pb, pr]."""
     n_batch, in_h, in_w, cin = x.shape
     sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
     out_h = (in_h + geom[4] + geom[7] - dh * (kh - 1) - 1) // sh + 1
@@ -44,7 +46,7 @@ def im2col_s8(x, kh, kw, geom, pad_value, col):
                                 col[p, k + c] = pad_value
                         else:
                             for c in range(cin):
-                                col[p, k + c] = x[n, iy, ix, c]
+                                col[p, k + c] = np.int32(x[n, iy, ix, c]) + offset
                         k += cin
                 p += 1
 
@@ -124,7 +126,7 @@ def make_gemm_conv(x, w, bias, mult, shift, attrs, quant, out, host_scratch):
         geom = np.array(attrs["stride"] + attrs.get("dilation", [1, 1]) + attrs["pad"][:2]
                         + [0] + attrs["pad"][2:], np.int64)  # [sh, sw, dh, dw, pt, pl, -, pb, pr]
         pad_value = float(-quant[0])
-        fill = lambda: im2col_s8(x, kh, kw, geom, pad_value, col)  # noqa: E731
+        fill = lambda: im2col(x, kh, kw, geom, pad_value, 0, col)  # noqa: E731
     # exact while every partial sum stays below 2**24: 128 * max|w| per product
     k_chunk = max(1, min(K_MAX, (1 << 24) // (128 * max(1, int(np.abs(w.astype(np.int64)).max())))))
     if k_len <= k_chunk:

@@ -40,6 +40,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from tinycnn.jit import njit
+from tinycnn.kernels.conv_gemm import im2col
 
 MR = 8  # rows per microkernel tile
 NV = 2  # 16-column int32 vectors per microkernel tile (NV * 16 columns)
@@ -366,29 +367,8 @@ def s8_to_u8(x2d, col):
 @njit
 def im2col_u8(x, kh, kw, geom, pad_u8, col):
     """x [N,H,W,C] int8 -> col [N*OH*OW, >=KH*KW*C] uint8 holding x + 128 (groups = 1); padded
-    taps hold pad_u8 = input zero point + 128. geom as conv_gemm.im2col_s8."""
-    n_batch, in_h, in_w, cin = x.shape
-    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
-    out_h = (in_h + geom[4] + geom[7] - dh * (kh - 1) - 1) // sh + 1
-    out_w = (in_w + geom[5] + geom[8] - dw * (kw - 1) - 1) // sw + 1
-    pad = np.uint8(pad_u8)
-    p = 0
-    for n in range(n_batch):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                k = 0
-                for ky in range(kh):
-                    iy = oy * sh - pt + ky * dh
-                    for kx in range(kw):
-                        ix = ox * sw - pl + kx * dw
-                        if iy < 0 or iy >= in_h or ix < 0 or ix >= in_w:
-                            for c in range(cin):
-                                col[p, k + c] = pad
-                        else:
-                            for c in range(cin):
-                                col[p, k + c] = np.uint8(np.int32(x[n, iy, ix, c]) + 128)
-                        k += cin
-                p += 1
+    taps hold pad_u8 = input zero point + 128. geom as conv_gemm.im2col."""
+    im2col(x, kh, kw, geom, np.uint8(pad_u8), 128, col)
 
 
 def folded_bias_u8(packed: PackedWeights, bias, input_offset):
