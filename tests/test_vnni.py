@@ -143,7 +143,7 @@ def test_fallback_without_vnni(monkeypatch):
 def test_conv_recipe_matches_int64_conv(kh, kw, stride, pad, zp):
     """im2col_u8 / s8_to_u8 + gemm_u8s8 + folded_bias_u8 == the int64 convolution sum with the
     input zero point in the padding (what conv_gemm computes before requantization)."""
-    from tinycnn.kernels.conv_gemm import im2col
+    from tinycnn.reference.float_ops import extract_patches
     rng = np.random.default_rng(kh * 1000 + zp + 128)
     x = rng.integers(-128, 128, (1, 7, 9, 5), dtype=np.int8)
     x.flat[:4] = [-128, 127, -128, 127]
@@ -161,11 +161,13 @@ def test_conv_recipe_matches_int64_conv(kh, kw, stride, pad, zp):
         vnni.s8_to_u8(x.reshape(-1, 5), col)
     else:
         vnni.im2col_u8(x, kh, kw, geom, zp + 128, col)
-    col_f = np.empty((oh * ow, k), np.float32)
-    im2col(x, kh, kw, geom, float(zp), 0, col_f)
-    np.testing.assert_array_equal(col.astype(np.int64), col_f.astype(np.int64) + 128)
+    # independent oracle for the patches: the NumPy reference's stride-trick patch extraction,
+    # padded with the input zero point
+    ref_cols = extract_patches(x.astype(np.int64), kh, kw, {"stride": [stride, stride], "dilation": [1, 1],
+                                                            "pad": list(pad)}, pad_value=zp).reshape(oh * ow, k)
+    np.testing.assert_array_equal(col.astype(np.int64), ref_cols + 128)
     packed = vnni.pack_weights(w.reshape(cout, k))
     b_eff = vnni.folded_bias_u8(packed, bias, input_offset)
     got = vnni.gemm_u8s8(col, packed) + b_eff
-    want = (col_f.astype(np.int64) + input_offset) @ w.reshape(cout, k).astype(np.int64).T + bias
+    want = (ref_cols + input_offset) @ w.reshape(cout, k).astype(np.int64).T + bias
     np.testing.assert_array_equal(got, want)

@@ -16,6 +16,7 @@ import numpy as np
 from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
 from tinycnn.ir import Op
 from tinycnn.jit import njit
+from tinycnn.kernels import pool
 from tinycnn.kernels.registry import BINDERS, as4d, binder
 
 VARIANT = "int16x8"
@@ -109,22 +110,6 @@ def requantize_any(x, q, out):
                     out[n, y, xx, c] = max(min(v, q[5]), q[4])
 
 
-@njit
-def mean_hw_s16(x, quant, acc_buf, out):
-    """quant = [input_offset, output_offset, output_multiplier, output_shift]; out [N,1,1,C]."""
-    n_batch, h, w, c_n = x.shape
-    for n in range(n_batch):
-        for c in range(c_n):
-            acc_buf[c] = 0
-        for y in range(h):
-            for xx in range(w):
-                for c in range(c_n):
-                    acc_buf[c] += np.int64(x[n, y, xx, c])
-        for c in range(c_n):
-            v = mbqm(acc_buf[c] + quant[0] * h * w, quant[2], quant[3]) + quant[1]
-            out[n, 0, 0, c] = max(min(v, 32767), -32768)
-
-
 # ---------------- binders ----------------
 
 def _weighted_args(node, ins):
@@ -183,9 +168,10 @@ def _bind_requant(graph, node, ins, out, scratch):
 @binder((Op.MEAN, VARIANT))
 def _bind_mean(graph, node, ins, out, scratch):
     a = node.attrs
-    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"],
+                  -32768, 32767], np.int64)
     acc = scratch(ins[0].shape[3], np.int64)
-    return lambda: mean_hw_s16(ins[0], q, acc, out)
+    return lambda: pool.mean_hw(ins[0], q, acc, out)
 
 
 @binder((Op.CONCATENATION, VARIANT))

@@ -64,8 +64,10 @@ def average_pool_2d_s8(x, geom, act_min, act_max, out):
 
 
 @njit
-def mean_hw_s8(x, quant, acc_buf, out):
-    """quant = [input_offset, output_offset, output_multiplier, output_shift]; out [N,1,1,C]."""
+def mean_hw(x, quant, acc_buf, out):
+    """Mean over H, W for int8 or int16 activations. quant = [input_offset, output_offset,
+    output_multiplier, output_shift, qmin, qmax]; out [N,1,1,C]; acc_buf [C] sets the accumulator
+    width (int32 for int8, int64 for int16)."""
     n_batch, h, w, c_n = x.shape
     for n in range(n_batch):
         for c in range(c_n):
@@ -73,7 +75,7 @@ def mean_hw_s8(x, quant, acc_buf, out):
         for y in range(h):
             for xx in range(w):
                 for c in range(c_n):
-                    acc_buf[c] += np.int32(x[n, y, xx, c])
+                    acc_buf[c] += x[n, y, xx, c]
         for c in range(c_n):
             v = mbqm(acc_buf[c] + quant[0] * h * w, quant[2], quant[3]) + quant[1]
-            out[n, 0, 0, c] = max(min(v, 127), -128)
+            out[n, 0, 0, c] = max(min(v, quant[5]), quant[4])

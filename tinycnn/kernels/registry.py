@@ -111,9 +111,10 @@ def _bind_avg(graph, node, ins, out, scratch):
 @binder(Op.MEAN)
 def _bind_mean(graph, node, ins, out, scratch):
     a = node.attrs
-    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"],
+                  -128, 127], np.int64)
     acc = scratch(ins[0].shape[3], np.int32)
-    return lambda: pool.mean_hw_s8(ins[0], q, acc, out)
+    return lambda: pool.mean_hw(ins[0], q, acc, out)
 
 
 def _broadcast_pair(x1, x2, out):

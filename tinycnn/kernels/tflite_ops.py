@@ -5,7 +5,7 @@ SOFTMAX/tflm: TFLM's int8 softmax (reference_ops::Softmax, gemmlowp exp + Newton
 reciprocal). The per-difference exp values are tables prepared at import time
 (``params["exp_q0"]``, ``params["exp_acc"]``, -1 = below diff_min); the kernel does the row sum,
 the reciprocal and the final scaling. NumPy oracle: tinycnn.reference.tflite_gemmlowp.softmax_int8.
-MEAN needs no new kernel: TFLM's QuantizedMeanOrSum is tinycnn's mean_hw_s8 with a different
+MEAN needs no new kernel: TFLM's QuantizedMeanOrSum is tinycnn's pool.mean_hw with a different
 prepared multiplier (see converters/tflite_quant.py).
 """
 from __future__ import annotations
