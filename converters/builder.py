@@ -59,9 +59,10 @@ class GraphBuilder:
         self.graph.add_tensor(out, (-1,) + value.shape[1:])
         return out
 
-    def mark_output(self, name, layout: str):
+    def mark_output(self, name, layout: str, source_name=None):
         self.graph.outputs.append(name)
         self.graph.meta["output_layouts"].append(layout)
+        self.graph.meta.setdefault("output_names", []).append(source_name or name)
 
     def finish(self) -> Graph:
         self.graph.remove_unused_tensors()

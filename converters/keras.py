@@ -57,15 +57,16 @@ LAYER_HANDLERS = {
 }
 
 
-def load_keras(path, pool_backend=None) -> Graph:
+def load_keras(path, pool_backend=None, input_shapes=None) -> Graph:
     """Read a Keras .keras / .h5 model file into a float NHWC Graph (no passes applied).
 
     pool_backend: whose padding rule to reproduce for asymmetric 'same' average pooling
     ('torch' replicates the edge; 'tensorflow' / 'jax' exclude the padding). Default: the
-    backend recorded in an .h5 file; for .keras files (which record none), 'torch'."""
+    backend recorded in an .h5 file; for .keras files (which record none), 'torch'.
+    input_shapes: {input name: shape} for inputs with None spatial dims (converters/input_shapes.py)."""
     kf = open_keras_file(Path(path))
     try:
-        return KerasImporter(kf, LAYER_HANDLERS, pool_backend).run()
+        return KerasImporter(kf, LAYER_HANDLERS, pool_backend, input_shapes).run()
     finally:
         kf.close()
 

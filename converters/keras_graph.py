@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from converters.builder import GraphBuilder
+from converters.input_shapes import fix_input_shapes
 from tinycnn.errors import TinyCNNError, UnsupportedModelError
 from tinycnn.ir import Graph, Op
 
@@ -116,7 +117,8 @@ class LayerContext:
 
 
 class KerasImporter:
-    def __init__(self, kf, handlers, pool_backend=None):
+    def __init__(self, kf, handlers, pool_backend=None, input_shapes=None):
+        self.input_shapes = input_shapes
         self.kf = kf
         self.path = kf.path
         self.handlers = handlers
@@ -243,10 +245,10 @@ class KerasImporter:
         if shape is None:
             raise TinyCNNError(f"{self.path}: the model's input shape is unknown (no InputLayer or "
                                f"input_shape on layer '{name}'); build the model before saving")
-        dims = list(shape[1:])
-        if any(d is None for d in dims):
-            raise TinyCNNError(f"{self.path}: input '{name}' has a dynamic non-batch dimension "
-                               f"{shape}; only the batch dimension may be dynamic")
+        layout = {3: "NHWC", 1: "NC", 2: "NLC"}.get(len(shape) - 1, f"rank {len(shape)}")
+        declared = [-1 if d is None else int(d) for d in shape]
+        dims = list(fix_input_shapes(self.path, [(name, declared, layout)], self.input_shapes,
+                                     self.b.graph.meta, position=len(self.b.graph.inputs))[0][1:])
         ir_name = _clean(name or "input")
         if len(dims) == 3:
             return self.b.add_input(ir_name, [-1] + dims, "NHWC")

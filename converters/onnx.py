@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from converters.builder import GraphBuilder, same_padding
+from converters.input_shapes import fix_input_shapes
 from converters.onnx_ops import HANDLERS, NCHW_TO_NHWC, NHWC_TO_NCHW, _clean
 from tinycnn.errors import TinyCNNError, UnsupportedModelError
 from tinycnn.ir import Graph, Op
 
 
 class _Importer:
-    def __init__(self, model, path):
+    def __init__(self, model, path, input_shapes=None):
         import onnx
         from onnx import numpy_helper
         self.path = str(path)
@@ -30,6 +31,7 @@ class _Importer:
         self.values = {}  # onnx name -> (ir name, layout)
         self.onnx_shapes = {}
         self.node = None
+        self.input_shapes = input_shapes
 
     # ---------- helpers ----------
     def fail(self, reason, supported=None):
@@ -145,24 +147,23 @@ class _Importer:
         for init in g.initializer:
             self.consts[init.name] = self.numpy_helper.to_array(init)
         init_names = set(self.consts)
+        declared = []
         for inp in g.input:
             if inp.name in init_names:
                 continue
             dims = [d.dim_value if d.HasField("dim_value") else -1
                     for d in inp.type.tensor_type.shape.dim]
-            if len(dims) == 4:
-                n, c, h, w = dims
-                if min(c, h, w) <= 0:
-                    raise TinyCNNError(f"{self.path}: input '{inp.name}' has a dynamic non-batch "
-                                       f"dimension {dims}; only the batch dimension may be dynamic")
-                ir = self.b.add_input(_clean(inp.name), (-1, h, w, c), "NCHW")
-                self.set(inp.name, ir, "nhwc")
-            elif len(dims) == 2:
-                ir = self.b.add_input(_clean(inp.name), (-1, dims[1]), "NC")
-                self.set(inp.name, ir, "plain")
-            else:
+            if len(dims) not in (2, 4):
                 raise TinyCNNError(f"{self.path}: input '{inp.name}' has rank {len(dims)}; "
                                    "supported: rank 4 (NCHW images) and rank 2 (features)")
+            declared.append((inp.name, dims, "NCHW" if len(dims) == 4 else "NC"))
+        fixed = fix_input_shapes(self.path, declared, self.input_shapes, self.b.graph.meta)
+        for (name, _, layout), dims in zip(declared, fixed):
+            if layout == "NCHW":
+                _, c, h, w = dims
+                self.set(name, self.b.add_input(_clean(name), (-1, h, w, c), "NCHW"), "nhwc")
+            else:
+                self.set(name, self.b.add_input(_clean(name), (-1, dims[1]), "NC"), "plain")
         for node in g.node:
             self.node = node
             if node.input and all((not i) or self.is_const(i) for i in node.input) \
@@ -180,9 +181,9 @@ class _Importer:
                 raise TinyCNNError(f"{self.path}: output '{out.name}' is not computed by the graph")
             ir, layout = self.values[out.name]
             if len(self.b.shape_of(ir)) == 4:
-                self.b.mark_output(ir, "NCHW" if layout == "nhwc" else "plain")
+                self.b.mark_output(ir, "NCHW" if layout == "nhwc" else "plain", out.name)
             else:
-                self.b.mark_output(ir, "plain")
+                self.b.mark_output(ir, "plain", out.name)
         return self.b.finish()
 
 
@@ -191,7 +192,7 @@ from converters.onnx_binary import install_binary_handlers  # noqa: E402  (Sign 
 install_binary_handlers(HANDLERS)
 
 
-def load_onnx(path) -> Graph:
+def load_onnx(path, input_shapes=None) -> Graph:
     """Read an ONNX file into a float NHWC Graph (no passes applied)."""
     import onnx
     path = Path(path)
@@ -199,4 +200,4 @@ def load_onnx(path) -> Graph:
         model = onnx.load(str(path))
     except Exception as exc:
         raise TinyCNNError(f"{path}: not a readable ONNX file ({exc})") from exc
-    return _Importer(model, path).run()
+    return _Importer(model, path, input_shapes).run()

@@ -181,6 +181,8 @@ def load_tflite(path) -> Graph:
         g.outputs.append(imp.value(src))
         g.meta["output_layouts"].append("plain")
     g.meta["tflite_float_io"] = bool(edge_in or edge_out)
+    g.meta["interface_dtypes"] = {k: [np.dtype(imp.tensor(i).dtype).name for i in idx]  # tinycnn/edges.py
+                                  for k, idx in (("inputs", model.inputs), ("outputs", model.outputs))}
     if imp.quantized:
         g.meta["scheme"] = "int8"
         g.meta["tflite_uint8"] = imp.uint8

@@ -90,11 +90,12 @@ def _kib(n) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def check_budgets(plan: MemoryPlan, flash_bytes: int, flash_detail: str, target) -> None:
+def check_budgets(plan: MemoryPlan, flash_bytes: int, flash_detail: str, target, labels=None) -> None:
     """Raise BudgetExceededError naming how much is needed, where it peaks and what fits."""
     problems = []
     if plan.arena_bytes > target.sram_bytes:
         layer = plan.order[plan.peak_step] if plan.order else "(input)"
+        layer = (labels or {}).get(layer, layer)  # the name the layer tables show
         problems.append(f"needs {_kib(plan.arena_bytes)} SRAM at layer {layer}; {target.name} has "
                         f"{_kib(target.sram_bytes)} (over by {_kib(plan.arena_bytes - target.sram_bytes)})")
     if flash_bytes > target.flash_bytes:

@@ -12,6 +12,7 @@ from firmware_sim.report import SimulationReport
 from firmware_sim.targets import get_target
 from tinycnn.costs import node_macs
 from tinycnn.errors import TinyCNNError
+from tinycnn.report import layer_label
 from tinycnn.ir import DTYPES
 
 
@@ -69,7 +70,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     runtime_bytes = flash_estimate(graph, tgt)
     if check_budget:
         check_budgets(plan, blob_bytes + runtime_bytes,
-                      f"blob {blob_bytes / 1024:.1f} KiB + runtime estimate {runtime_bytes / 1024:.1f} KiB", tgt)
+                      f"blob {blob_bytes / 1024:.1f} KiB + runtime estimate {runtime_bytes / 1024:.1f} KiB", tgt,
+                      {n.name: layer_label(n) for n in graph.nodes})
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[name] for name in plan.order]
     aliased = {t for t, (_, how) in plan.shared.items() if how == "alias"}
@@ -78,7 +80,7 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     rows = []
     for i, (n, (cyc, what)) in enumerate(zip(nodes, est)):
         out = graph.tensors[n.outputs[0]]
-        rows.append({"layer": n.name, "op": n.op.value, "source": n.attrs.get("source_name", ""),
+        rows.append({"layer": layer_label(n), "op": n.op.value, "source": n.attrs.get("source_name", ""),
                      "kernel": what, "dtype": dtype_class(graph, n),
                      "shape": list(out.concrete_shape(1)), "macs": node_macs(graph, n),
                      "sram_live_bytes": plan.live_bytes[i], "arena_high_bytes": plan.high_water[i],
@@ -88,7 +90,7 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     report = SimulationReport(
         blob_path=str(blob_path), target=tgt.name, core=tgt.core, library=tgt.library, kernels=kernels,
         clock_mhz=tgt.clock_mhz, peak_sram_bytes=plan.arena_bytes, naive_sram_bytes=plan.naive_bytes,
-        sram_budget_bytes=tgt.sram_bytes, peak_layer=plan.order[plan.peak_step] if plan.order else "",
+        sram_budget_bytes=tgt.sram_bytes, peak_layer=layer_label(by_name[plan.order[plan.peak_step]]) if plan.order else "",
         blob_bytes=blob_bytes, runtime_flash_bytes=runtime_bytes, flash_budget_bytes=tgt.flash_bytes,
         cycles=total, latency_ms=cycles_to_ms(total, tgt.clock_mhz), rows=rows,
         op_order_changed=plan.order != [n.name for n in graph.nodes])

@@ -29,14 +29,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from tinycnn.errors import TinyCNNError
+    import warnings
+
+    from tinycnn.errors import TinyCNNError, TinyCNNNote
 
     args = build_parser().parse_args(argv)
+    show = warnings.showwarning
+
+    def note(message, category, *rest, **kw):
+        if issubclass(category, TinyCNNNote):
+            print(f"tinycnn: note: {message}", file=sys.stderr)
+        else:
+            show(message, category, *rest, **kw)
+
+    warnings.showwarning = note
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return code
     except TinyCNNError as exc:
         print(f"tinycnn: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `tinycnn info x.tcnn | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell tool killed by the signal
+    finally:
+        warnings.showwarning = show
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

@@ -57,28 +57,30 @@ def _reference_run(model_path, x_ref, reference):
 
 
 def _inputs(graph: Graph, x: np.ndarray):
-    """One sample -> (tinycnn int8/float NHWC input, reference interpreter input)."""
+    """One sample -> (tinycnn's blob input, the reference interpreter's input). The rule of
+    tinycnn/edges.py: the model's raw input dtype goes in unchanged, float is quantized as
+    TFLite's QUANTIZE does, anything else is an error."""
+    from tinycnn import edges
     from tinycnn.runtime import Model
     t = graph.tensors[graph.inputs[0]]
     shape = (1,) + tuple(t.shape[1:])
     x = np.asarray(x)
     if x.size != int(np.prod(shape)):
         raise TinyCNNError(f"input sample has {x.size} values; the model expects shape {shape[1:]}")
-    quantized = t.dtype != "float32"
-    if not quantized:
-        xf = x.astype(np.float32).reshape(shape)
+    x = x.reshape(shape)
+    if t.dtype == "float32":
+        if x.dtype.kind != "f":
+            raise TinyCNNError(f"input has dtype {x.dtype}; this float model takes float32 inputs")
+        xf = x.astype(np.float32)
         return xf, xf
-    if x.dtype.kind in "iu" and not graph.meta.get("tflite_float_io"):
-        if graph.meta.get("tflite_uint8"):
-            xq = (x.astype(np.int16) - 128).astype(np.int8).reshape(shape) if x.dtype == np.uint8 \
-                else x.astype(np.int8).reshape(shape)
-        else:
-            xq = x.astype(np.int8).reshape(shape)
-    else:
-        xq = Model(graph).quantize_input(x.astype(np.float32).reshape(shape))
-    if graph.meta.get("tflite_float_io"):
-        return xq, x.astype(np.float32).reshape(shape)
-    if graph.meta.get("tflite_uint8"):
+    model = Model(graph)
+    if model._is_raw(x, 0):  # raises on a dtype that is neither float nor the raw dtype
+        return edges.raw_to_blob(graph, x, 0), x
+    xq = model.quantize_input(x.astype(np.float32))
+    iface = edges.interface_dtypes(graph, "inputs")[0]
+    if np.dtype(iface).kind == "f":
+        return xq, x.astype(np.float32)
+    if iface == "uint8":
         return xq, (xq.astype(np.int16) + 128).astype(np.uint8)
     return xq, xq
 
@@ -91,6 +93,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
     models). ``graph`` may be given to compare an already-imported (e.g. modified) graph."""
     from converters.tflite import load_tflite
     from tinycnn.reference.float_ops import run_float
+    from tinycnn.report import layer_label
     from tinycnn.runtime import ExecutionPlan
 
     graph = graph if graph is not None else load_tflite(model_path)
@@ -106,7 +109,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
     for node in graph.nodes:
         out = node.outputs[0]
         if out in index:
-            rows[out] = LayerDiff(node.attrs.get("source_name", node.name),
+            rows[out] = LayerDiff(layer_label(node),
                                   node.attrs.get("tflite_op", node.op.value), index[out])
     for s in range(n):
         ours_in, ref_in = _inputs(graph, x[s])
@@ -137,14 +140,9 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
     return Comparison(ref_name, "LSB" if quantized else "abs", layers, n)
 
 
-def _short(name: str, width: int = 48) -> str:
-    name = name.split(";")[0]
-    return name if len(name) <= width else "..." + name[-(width - 3):]
-
-
 def format_comparison(c: Comparison) -> str:
     from tinycnn.report import format_table
-    rows = [{"layer": _short(r.layer), "op": r.op,
+    rows = [{"layer": r.layer, "op": r.op,
              "diff": f"{int(r.max_abs_diff)}" if c.unit == "LSB" else f"{r.max_abs_diff:.3g}",
              "n": f"{r.n_diff}/{r.n_total}"} for r in c.layers]
     table = format_table(rows, [("layer", "layer"), ("op", "op"), ("diff", f"max |Δ| ({c.unit})"),

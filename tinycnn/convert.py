@@ -18,10 +18,14 @@ from tinycnn.runtime import LAYOUT_TO_NHWC, NHWC_TO_LAYOUT
 SCHEMES = ("int8", "float32", "binary")
 
 
-def import_model(model_path) -> Graph:
-    """Model file -> optimized float graph (or an already-quantized graph for int8 TFLite)."""
+def import_model(model_path, input_shapes=None) -> Graph:
+    """Model file -> optimized float graph (or an already-quantized graph for int8 TFLite).
+    input_shapes: {input name: shape in the source layout} for dynamic input dimensions."""
     from converters import load_model
-    graph = load_model(model_path)
+    if input_shapes and Path(model_path).suffix.lower() == ".tflite":
+        note(f"{model_path}: input shapes apply to ONNX and Keras models; a .tflite file keeps its own")
+        input_shapes = None
+    graph = load_model(model_path, input_shapes)
     check_finite_constants(graph, model_path)
     if graph.meta.get("scheme") in (None, "float32"):
         optimize(graph)
@@ -45,7 +49,8 @@ def check_finite_inputs(x: np.ndarray, role: str) -> None:
         raise TinyCNNError(f"{role} data contains {bad} NaN/Inf value(s)")
 
 
-def to_nhwc(graph: Graph, x: np.ndarray, idx: int = 0) -> np.ndarray:
+def to_nhwc(graph: Graph, x: np.ndarray, idx: int = 0, dtype=np.float32) -> np.ndarray:
+    """An input in the source layout -> NHWC (float32, or its own dtype with dtype=None)."""
     layout = graph.meta.get("input_layouts", ["NHWC"])[idx]
     expected = graph.tensors[graph.inputs[idx]].shape
     if x.ndim != len(expected):
@@ -57,7 +62,7 @@ def to_nhwc(graph: Graph, x: np.ndarray, idx: int = 0) -> np.ndarray:
     if tuple(x.shape[1:]) != tuple(expected[1:]):
         raise TinyCNNError(f"input {idx} has shape {tuple(np.transpose(x, NHWC_TO_LAYOUT[layout]).shape) if layout in NHWC_TO_LAYOUT else tuple(x.shape)}; "
                            f"the model expects {_shape_in_layout(expected, layout)} ({layout} layout)")
-    return np.ascontiguousarray(x, np.float32)
+    return np.ascontiguousarray(x, dtype)
 
 
 def _shape_in_layout(nhwc_shape, layout):
@@ -90,11 +95,12 @@ def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> 
 
 
 def convert(model_path, calib=None, output=None, scheme="int8", calibration="minmax",
-            per_channel=True, percentile=99.99, progress=False, graph=None, binary_layers=None) -> Path:
+            per_channel=True, percentile=99.99, progress=False, graph=None, binary_layers=None,
+            input_shapes=None) -> Path:
     """Convert a model file to a .tcnn blob and return the blob's path.
-
     calib: float calibration inputs in the model's own layout (array, .npy or .npz);
-    required for int8. scheme: 'int8' or 'float32'."""
+    required for int8. scheme: 'int8' or 'float32'. input_shapes: {input name: shape} fixing
+    dynamic input dimensions (else they are taken from calib's shape)."""
     model_path = Path(model_path)
     output = Path(output) if output else model_path.with_suffix(".tcnn")
     if scheme not in SCHEMES:
@@ -102,7 +108,11 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
     if calibration not in METHODS:
         raise TinyCNNError(f"unknown calibration '{calibration}'; supported: {', '.join(METHODS)}")
     t0 = time.perf_counter()
-    graph = graph if graph is not None else import_model(model_path)
+    graph = graph if graph is not None else import_with_shapes(model_path, input_shapes, calib)
+    if calib is not None and (graph.meta.get("scheme") not in (None, "float32") or scheme == "float32"):
+        why = (f"the model is already quantized ({graph.meta['scheme']}) and keeps its own scales"
+               if scheme != "float32" else "a float32 blob needs no calibration")
+        note(f"{model_path}: calibration data ignored: {why}")
     if scheme == "binary":  # post-training binarization of chosen layers (docs/binary.md)
         from tinycnn.quant.binarize import binarize_layers
         graph = binarize_layers(graph, binary_layers)
@@ -112,4 +122,66 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
                                "--calib FILE.npz (CLI) with ~100-1000 representative inputs")
         graph = quantize_graph(graph, calib, QuantConfig(calibration, percentile, per_channel), progress)
     graph.meta["convert_seconds"] = round(time.perf_counter() - t0, 3)
-    return write_blob(graph, output)
+    return write_verified(graph, output, model_path)
+
+
+def import_with_shapes(model_path, input_shapes=None, calib=None) -> Graph:
+    """import_model; dynamic input dimensions not in ``input_shapes`` are taken from the
+    calibration data's shape when it is given (recorded in meta["fixed_input_shapes"])."""
+    from converters.input_shapes import DynamicShapeError, shapes_from_calibration
+    shapes, from_calib, arrays = dict(input_shapes or {}), set(), None
+    while True:
+        try:
+            graph = import_model(model_path, shapes)
+            break
+        except DynamicShapeError as err:
+            if calib is None:
+                raise
+            if arrays is None:
+                sources = list(calib) if isinstance(calib, (list, tuple)) else [calib]
+                arrays = [load_inputs(src, "calibration") for src in sources]
+            new = {k: v for k, v in shapes_from_calibration(err, arrays).items() if k not in shapes}
+            if not new:
+                raise
+            shapes.update(new)
+            from_calib.update(new)
+    for name, rec in graph.meta.get("fixed_input_shapes", {}).items():
+        rec["from"] = "calibration data" if name in from_calib else "--input-shape / input_shapes"
+    return graph
+
+
+def write_verified(graph: Graph, output: Path, model_path) -> Path:
+    """Write the blob, read it back with the blob reader and validator, and only then rename it
+    to ``output``: a blob that cannot be loaded is never produced. A failure here is a bug in
+    tinycnn (the reader names the tensor or node), not in the model or the output path."""
+    import os
+    import tempfile
+
+    from tinycnn.blob.reader import read_blob
+    from tinycnn.errors import BlobError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=output.name + ".", suffix=".unverified", dir=output.parent)
+    os.close(fd)
+    try:
+        try:
+            write_blob(graph, tmp)
+            read_blob(tmp)
+        except (BlobError, ValueError, KeyError, TypeError) as exc:
+            detail = str(exc).replace(tmp, "the converted blob")
+            raise TinyCNNError(f"internal error in tinycnn (a bug: please report it with the model): "
+                               f"converting {model_path} produced a blob that does not load: {detail}; "
+                               f"nothing was written to {output}") from exc
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return output
+
+
+def note(message: str) -> None:
+    """Something the user should know (printed by the CLI as 'tinycnn: note: ...')."""
+    import warnings
+
+    from tinycnn.errors import TinyCNNNote
+    warnings.warn(message, TinyCNNNote, stacklevel=3)

@@ -14,25 +14,26 @@ PREFERRED_KEYS = {"calibration": ("x_calib",), "evaluation": ("x_test",), "input
 Y_KEYS = ("y", "labels", "label", "y_test", "targets")
 
 
-def load_inputs(source, role="input") -> np.ndarray:
-    """An array, a path to .npy, or a path to .npz -> float32 array."""
+def load_inputs(source, role="input", native=False) -> np.ndarray:
+    """An array, a path to .npy, or a path to .npz -> float32 array (native=True: integer arrays
+    keep their dtype, for models that take raw int8/uint8 inputs; see tinycnn/edges.py)."""
     if source is None:
         raise TinyCNNError(f"no {role} data given")
     if isinstance(source, np.ndarray):
-        return _as_float(source, "array", role)
+        return _as_float(source, "array", role, native)
     path = Path(source)
     if not path.exists():
         raise TinyCNNError(f"{path}: no such {role} file")
     try:
         if path.suffix == ".npy":
-            return _as_float(np.load(path), path, role)
+            return _as_float(np.load(path), path, role, native)
         if path.suffix == ".npz":
             with np.load(path) as z:
                 for k in PREFERRED_KEYS.get(role, ()) + X_KEYS:
                     if k in z:
-                        return _as_float(z[k], f"{path}['{k}']", role)
+                        return _as_float(z[k], f"{path}['{k}']", role, native)
                 if len(z.files) == 1:
-                    return _as_float(z[z.files[0]], path, role)
+                    return _as_float(z[z.files[0]], path, role, native)
                 raise TinyCNNError(f"{path}: no input array found; name it one of {X_KEYS} "
                                    f"(found {z.files})")
     except (ValueError, OSError, EOFError) as exc:
@@ -40,16 +41,16 @@ def load_inputs(source, role="input") -> np.ndarray:
     raise TinyCNNError(f"{path}: {role} data must be .npy or .npz")
 
 
-def _as_float(a: np.ndarray, where, role) -> np.ndarray:
+def _as_float(a: np.ndarray, where, role, native=False) -> np.ndarray:
     if a.dtype.kind not in "fiub":
         raise TinyCNNError(f"{where}: {role} data has dtype {a.dtype}; expected real numbers (float32)")
-    return a.astype(np.float32, copy=False)
+    return a if native and a.dtype.kind in "iu" else a.astype(np.float32, copy=False)
 
 
-def load_labeled(source):
+def load_labeled(source, native=False):
     """(x, y or None) from an .npz (or .npy without labels). Labels are paired with the inputs
     chosen: x_test with y_test, x with y."""
-    x = load_inputs(source, "evaluation")
+    x = load_inputs(source, "evaluation", native)
     y = None
     if not isinstance(source, np.ndarray) and Path(source).suffix == ".npz":
         with np.load(source) as z:

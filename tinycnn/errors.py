@@ -23,3 +23,7 @@ class BlobError(TinyCNNError):
 
 class BudgetExceededError(TinyCNNError):
     """A model does not fit the target's SRAM or flash."""
+
+
+class TinyCNNNote(UserWarning):
+    """Something the user should know that is not an error (the CLI prints it as a note)."""

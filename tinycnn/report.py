@@ -80,7 +80,7 @@ def describe(graph: Graph, blob_path=None) -> dict:
             wdt = node.attrs.get("weight_bits_label") or w.dtype
             if w.quant is not None and w.quant.per_channel:
                 wdt += "/ch"
-        rows.append({"name": node.attrs.get("source_name", node.name),
+        rows.append({"name": layer_label(node),
                      "op": node.op.value + (f"({node.attrs['source_op_type']})"
                                             if "source_op_type" in node.attrs else ""),
                      "source_op": node.attrs.get("source_op", ""),
@@ -93,12 +93,30 @@ def describe(graph: Graph, blob_path=None) -> dict:
     if blob_path is not None:
         totals["blob_bytes"] = os.path.getsize(blob_path)
     return {"name": graph.name, "meta": graph.meta, "rows": rows, "totals": totals,
-            "inputs": [(n, graph.tensors[n].shape, graph.tensors[n].dtype,
-                        graph.tensors[n].quant.to_json() if graph.tensors[n].quant else None)
-                       for n in graph.inputs],
-            "outputs": [(n, graph.tensors[n].shape, graph.tensors[n].dtype,
-                         graph.tensors[n].quant.to_json() if graph.tensors[n].quant else None)
-                        for n in graph.outputs]}
+            "inputs": [_edge(graph, n, "input", i) for i, n in enumerate(graph.inputs)],
+            "outputs": [_edge(graph, n, "output", i) for i, n in enumerate(graph.outputs)]}
+
+
+def layer_label(node, width: int = 48) -> str:
+    """The name a layer is shown under in every table (info, simulate, compare, eval
+    --per-layer): its source-model name; long fused TFLite names ('a;b;c') cut to the first
+    part and to ``width`` characters."""
+    name = str(node.attrs.get("source_name", node.name)).split(";")[0]
+    return name if len(name) <= width else "..." + name[-(width - 3):]
+
+
+def _edge(graph: Graph, name: str, kind: str, idx: int):
+    """(name, shape in the layout `run` takes/returns with N for the batch, dtype, quant, layout)."""
+    from tinycnn.edges import interface_dtypes
+    t = graph.tensors[name]
+    layouts = graph.meta.get(f"{kind}_layouts", [])
+    layout = layouts[idx] if idx < len(layouts) else "plain"
+    dims = ["N" if d == -1 else int(d) for d in t.shape]
+    if layout == "NCHW" and len(dims) == 4:
+        dims = [dims[0], dims[3], dims[1], dims[2]]
+    iface = interface_dtypes(graph, kind + "s")[idx]
+    return (name, dims, iface if iface != t.dtype else t.dtype,
+            t.quant.to_json() if t.quant else None, layout)
 
 
 INFO_COLUMNS = [("name", "layer"), ("op", "op"), ("output_shape", "output"), ("dtype", "dtype"),
@@ -111,10 +129,16 @@ def format_info(d: dict) -> str:
     head = [f"model: {d['name']}   source: {meta.get('source_format', '?')} "
             f"({Path(meta.get('source_path', '?')).name})   scheme: {meta.get('scheme', 'float32')}"
             + (f"   calibration: {meta['calibration']}" if "calibration" in meta else "")]
+    fixed = meta.get("fixed_input_shapes", {})
     for kind in ("inputs", "outputs"):
-        for name, shape, dtype, q in d[kind]:
+        for name, shape, dtype, q, *layout in d[kind]:
             qs = f" scale={q['scale'][0]:.6g} zero_point={q['zero_point'][0]}" if q else ""
-            head.append(f"{kind[:-1]}: {name} {list(shape)} {dtype}{qs}")
+            lay = f" ({layout[0]})" if layout and layout[0] not in ("plain", "") else ""
+            head.append(f"{kind[:-1]}: {name} [{', '.join(str(x) for x in shape)}]{lay} {dtype}{qs}")
+            if kind == "inputs" and name in fixed:
+                f = fixed[name]
+                head.append(f"  dynamic input {f['declared']} fixed to "
+                            f"[{', '.join('N' if x == -1 else str(x) for x in f['shape'])}] from {f['from']}")
     t = d["totals"]
     foot = (f"total: {t['layers']} layers, {t['params']:,} params, {t['macs']:,} MACs/inference, "
             f"{t['weight_bytes']:,} bytes of weights" +
@@ -154,7 +178,7 @@ def per_layer_sqnr(float_graph: Graph, quant_graph: Graph, x_nhwc: np.ndarray) -
             continue
         q = quant_graph.tensors[name].quant
         deq = (plan.buffers[name].astype(np.float64) - q.zero_point[0]) * q.scale[0]
-        rows.append({"name": node.attrs.get("source_name", node.name), "op": node.op.value,
+        rows.append({"name": layer_label(node), "op": node.op.value,
                      "sqnr_db": sqnr_db(fvals[name], deq)})
     return rows
 

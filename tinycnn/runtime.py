@@ -11,7 +11,7 @@ import numpy as np
 from tinycnn.errors import TinyCNNError
 from tinycnn.ir import DTYPES, Graph
 from tinycnn.kernels.registry import bind
-from tinycnn.quant.int8 import quantize_values
+from tinycnn import edges
 from tinycnn.reference.float_ops import run_float
 
 LAYOUT_TO_NHWC = {"NCHW": (0, 2, 3, 1)}
@@ -64,7 +64,10 @@ class ExecutionPlan:
 
 
 class Model:
-    """A loaded blob, ready to run. ``run`` takes float input in the source model's layout."""
+    """A loaded blob, ready to run. ``run`` takes inputs in the source model's layout: float
+    arrays are quantized at the edge; integer arrays of the model's raw input dtype (int8, or
+    uint8 for legacy uint8 TFLite models) go in unchanged and give raw outputs, as the TFLite
+    interpreter does (see "Input and output dtypes" in README.md)."""
 
     def __init__(self, graph: Graph, path=None):
         self.graph = graph
@@ -73,16 +76,40 @@ class Model:
         self.quantized = graph.tensors[graph.inputs[0]].dtype != "float32"
         self._plans = {}
 
+    # ---- dtypes at the edges ----
+    def raw_input_dtype(self, idx=0):
+        """The integer dtype an input array may have to go in raw, or None (float only)."""
+        return edges.raw_dtype(self.graph, "inputs", idx) if self.quantized else None
+
+    def raw_output_dtype(self, idx=0):
+        """The dtype of output ``idx`` when the inputs are given raw."""
+        return edges.raw_dtype(self.graph, "outputs", idx) if self.quantized else None
+
+    def _is_raw(self, x, idx) -> bool:
+        x = np.asarray(x)
+        raw = self.raw_input_dtype(idx)
+        if x.dtype.kind == "f":
+            return False
+        if raw is not None and x.dtype == np.dtype(raw):
+            return True
+        name = self.graph.inputs[idx]
+        takes = "float (real values, quantized at the edge)" + (
+            f" or {raw} (raw quantized values, as the TFLite interpreter takes them)" if raw else "")
+        raise TinyCNNError(f"input {idx} ('{name}') has dtype {x.dtype}; this model takes {takes}. "
+                           f"Convert it first, e.g. x.astype(np.float32) for real values")
+
     # ---- layout / quantization at the edges ----
-    def _to_nhwc(self, x, idx):
+    def _to_nhwc(self, x, idx, keep_dtype=False):
         from tinycnn.convert import check_finite_inputs, to_nhwc
         x = np.asarray(x)
-        if x.dtype.kind not in "fiub":
+        if x.dtype.kind not in "fiu":
             raise TinyCNNError(f"input {idx} has dtype {x.dtype}; expected real numbers (float32)")
         shape = self.graph.tensors[self.graph.inputs[idx]].shape
         if x.ndim == len(shape) - 1:
             x = x[None]
         check_finite_inputs(x, f"input {idx}")
+        if keep_dtype and x.dtype.kind != "f":
+            return to_nhwc(self.graph, x, idx, dtype=None)
         return to_nhwc(self.graph, x.astype(np.float32, copy=False), idx)
 
     def _from_nhwc(self, y, idx):
@@ -93,9 +120,9 @@ class Model:
         return np.ascontiguousarray(y)
 
     def quantize_input(self, x_nhwc, idx=0):
+        """Real values -> the input tensor's integers, as TFLite's QUANTIZE op rounds."""
         t = self.graph.tensors[self.graph.inputs[idx]]
-        info = np.iinfo(DTYPES[t.dtype])
-        return quantize_values(x_nhwc, t.quant, info.min, info.max, DTYPES[t.dtype])
+        return edges.quantize_tflite(x_nhwc, t.quant, DTYPES[t.dtype])
 
     def dequantize_output(self, y, idx=0):
         q = self.graph.tensors[self.graph.outputs[idx]].quant
@@ -108,8 +135,11 @@ class Model:
 
     # ---- public ----
     def run_quantized(self, inputs_q: list, batch_size: int = 256) -> list:
-        """int8 NHWC inputs -> int8 NHWC outputs (no edge conversion)."""
+        """Integer NHWC inputs of exactly the blob's input dtype and shape -> integer NHWC
+        outputs (no edge conversion; nothing is cast or broadcast)."""
         n = self._check_inputs(inputs_q)
+        for i, (name, x) in enumerate(zip(self.graph.inputs, inputs_q)):
+            edges.check_exact(self.graph, name, i, x)
         if batch_size < 1:
             raise TinyCNNError(f"batch size must be >= 1, got {batch_size}")
         outs = [[] for _ in self.graph.outputs]
@@ -124,13 +154,22 @@ class Model:
         return [np.concatenate(o) for o in outs]
 
     def run(self, *inputs, batch_size: int = 256):
-        """Float inputs in the source layout -> float outputs in the source layout.
+        """Inputs in the source layout -> outputs in the source layout: float in, float out;
+        raw integers in (the model's raw input dtype), the interpreter's raw outputs out.
         Returns one array for single-output models, else a list."""
         self._check_inputs(inputs)
-        xs = [self._to_nhwc(x, i) for i, x in enumerate(inputs)]
+        raw = [self._is_raw(x, i) for i, x in enumerate(inputs)]
+        if any(raw) and not all(raw):
+            raise TinyCNNError("give every input raw (integer) or every input as float, not a mix")
+        xs = [self._to_nhwc(x, i, keep_dtype=r) for i, (x, r) in enumerate(zip(inputs, raw))]
         if self.quantized:
-            ys = self.run_quantized([self.quantize_input(x, i) for i, x in enumerate(xs)], batch_size)
-            ys = [self.dequantize_output(y, i) for i, y in enumerate(ys)]
+            if raw and raw[0]:
+                ys = self.run_quantized([edges.raw_to_blob(self.graph, x, i) for i, x in enumerate(xs)],
+                                        batch_size)
+                ys = [edges.blob_to_raw(self, y, k) for k, y in enumerate(ys)]
+            else:
+                ys = self.run_quantized([self.quantize_input(x, i) for i, x in enumerate(xs)], batch_size)
+                ys = [self.dequantize_output(y, i) for i, y in enumerate(ys)]
         else:
             ys = run_float(self.graph, xs)
         ys = [self._from_nhwc(y, i) for i, y in enumerate(ys)]
@@ -153,6 +192,11 @@ class Model:
     @property
     def input_shapes(self):
         return [self.graph.tensors[i].shape for i in self.graph.inputs]
+
+    @property
+    def output_names(self):
+        """Source-model names of the outputs (ONNX/TFLite output names), in order."""
+        return edges.output_names(self.graph)
 
 
 def _freeze_constants(graph):

@@ -28,17 +28,22 @@ def register(sub):
     p.add_argument("--percentile", type=float, default=99.99, help="for --calibration percentile")
     p.add_argument("--per-tensor", action="store_true",
                    help="one weight scale per tensor instead of per output channel")
+    p.add_argument("--input-shape", action="append", metavar="NAME=1x3x48x192",
+                   help="fix an input's dynamic dimensions (source layout; repeat per input). "
+                        "Default: the shape of the --calib data")
     p.add_argument("--quiet", action="store_true", help="print only the blob path")
     p.set_defaults(func=run)
 
 
 def run(args):
     import tinycnn
+    from converters.input_shapes import parse_input_shapes
     from tinycnn.report import describe
 
     out = tinycnn.convert(args.model, calib=args.calib, output=args.output, scheme=args.scheme,
                           calibration=args.calibration, per_channel=not args.per_tensor,
                           percentile=args.percentile, progress=not args.quiet,
+                          input_shapes=parse_input_shapes(args.input_shape),
                           **({"binary_layers": args.binary_layers} if args.scheme == "binary" else {}))
     if args.quiet:
         print(out)

@@ -7,11 +7,15 @@ import numpy as np
 
 def register(sub):
     p = sub.add_parser("run", help="run a blob on inputs (int8 inference on the CPU)",
-                       description="Run a .tcnn blob on float inputs given in the source model's "
-                                   "layout; inputs are quantized at the edge, outputs dequantized.")
+                       description="Run a .tcnn blob on inputs given in the source model's layout. Float "
+                                   "inputs are quantized at the edge and outputs dequantized; integer "
+                                   "inputs of the model's raw input dtype (int8, or uint8 for legacy "
+                                   "uint8 TFLite models) go in unchanged and the raw int8/uint8 outputs "
+                                   "come out, as from the TFLite interpreter.")
     p.add_argument("blob")
     p.add_argument("--input", "-i", required=True, help=".npy or .npz (key 'x') with a batch of inputs")
-    p.add_argument("--output", "-o", help="write the outputs to this .npy")
+    p.add_argument("--output", "-o", help="write the outputs here: .npy for a single-output model, "
+                                          ".npz with one array per output name otherwise")
     p.add_argument("--batch-size", type=int, default=256)
     p.set_defaults(func=run)
 
@@ -21,19 +25,49 @@ def run(args):
     from tinycnn.dataset import load_inputs
 
     model = tinycnn.load(args.blob)
-    x = load_inputs(args.input)
+    x = load_inputs(args.input, native=True)
     t0 = time.perf_counter()
     y = model.run(x, batch_size=args.batch_size)
     dt = time.perf_counter() - t0
     ys = y if isinstance(y, list) else [y]
+    names = model.output_names
     if args.output:
-        np.save(args.output, ys[0])
-        print(f"wrote {args.output}: shape {ys[0].shape}")
+        path = save_outputs(args.output, names, ys)
+        print(f"wrote {path}: " + ", ".join(f"{n} {tuple(o.shape)} {o.dtype}" for n, o in zip(names, ys)))
     print(f"ran {len(x)} samples in {dt * 1e3:.1f} ms ({dt * 1e6 / max(len(x), 1):.0f} us/sample, "
           "including JIT warm-up on a cold cache)")
-    for k, out in enumerate(ys):
+    for k, (name, out) in enumerate(zip(names, ys)):
+        head = f"output {k} ({name}): shape {out.shape} {out.dtype}"
         if out.ndim == 2 and out.shape[1] > 1:
-            print(f"output {k}: shape {out.shape}; argmax of the first samples: {out.argmax(1)[:16].tolist()}")
+            print(f"{head}; argmax of the first samples: {out.argmax(1)[:16].tolist()}")
         else:
-            print(f"output {k}: shape {out.shape}; mean {out.mean():.4g}, std {out.std():.4g}")
+            o = out.astype(np.float64)
+            print(f"{head}; mean {o.mean():.4g}, std {o.std():.4g}")
     return 0
+
+
+def save_outputs(path, names, ys):
+    """One output: .npy (or .npz under its name if the path says .npz). Several: .npz with one
+    key per output name (a .npy path becomes .npz). Written to a temp file, then renamed."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    if len(ys) > 1 and path.suffix != ".npz":
+        path = path.with_suffix(".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if path.suffix == ".npz":
+                np.savez(f, **{n or f"output_{k}": y for k, (n, y) in enumerate(zip(names, ys))})
+            else:
+                np.save(f, ys[0])
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
