@@ -149,17 +149,15 @@ def format_info(d: dict) -> str:
 # ---------------- evaluation ----------------
 
 def run_reference(reference_path, x: np.ndarray) -> np.ndarray:
-    """Float reference outputs in the source layout: ONNX Runtime for .onnx, the tinycnn float
-    IR (itself verified against the framework in the tests) for other formats."""
-    reference_path = Path(reference_path)
-    if reference_path.suffix.lower() == ".onnx":
-        import onnxruntime as ort
-        sess = ort.InferenceSession(str(reference_path), providers=["CPUExecutionProvider"])
-        return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
-    from tinycnn.convert import import_model
-    from tinycnn.runtime import Model
-    graph = import_model(reference_path)
-    return Model(graph).run(x)
+    """The source model's first output on x, as floats, computed in its own framework (see
+    tinycnn/evaluation.py); integer outputs of a quantized .tflite are dequantized."""
+    from tinycnn.evaluation import reference_outputs, tflite_interface
+    ys, _ = reference_outputs(reference_path, [x])
+    y = np.asarray(ys[0])
+    if y.dtype.kind in "iu":
+        _, scale, zp = tflite_interface(reference_path, "outputs")[0]
+        y = ((y.astype(np.float32) - zp) * np.float32(scale)).astype(np.float32)
+    return y
 
 
 def per_layer_sqnr(float_graph: Graph, quant_graph: Graph, x_nhwc: np.ndarray) -> list:
@@ -184,34 +182,45 @@ def per_layer_sqnr(float_graph: Graph, quant_graph: Graph, x_nhwc: np.ndarray) -
 
 
 def evaluate(blob_path, reference, data, per_layer=False, batch_size=256) -> dict:
-    """Run the blob and the float reference on the same data; return metrics."""
-    from tinycnn.dataset import load_labeled
-    from tinycnn.runtime import load
-    x, y = load_labeled(data)
-    model = load(blob_path)
-    test = model.run(x, batch_size=batch_size)
-    ref = run_reference(reference, x)
-    result = compare_outputs(ref, test, y)
-    result.update(blob=str(blob_path), reference=str(reference), data=str(data))
-    if per_layer and model.quantized:
-        from tinycnn.convert import import_model, to_nhwc
-        fg = import_model(reference)
-        result["per_layer"] = per_layer_sqnr(fg, model.graph, to_nhwc(fg, x[:min(len(x), 64)]))
-    return result
+    """The blob vs its source model run in its own framework: see tinycnn.evaluation."""
+    from tinycnn.evaluation import evaluate as _evaluate
+    return _evaluate(blob_path, reference, data, per_layer=per_layer, batch_size=batch_size)
 
 
 def format_eval(m: dict) -> str:
-    lines = [f"samples: {m['n']}"]
-    if "accuracy_reference" in m:
-        lines.append(f"top-1 accuracy   float reference: {m['accuracy_reference']:.2%}   "
-                     f"tinycnn: {m['accuracy_test']:.2%}   "
-                     f"(drop {100 * (m['accuracy_reference'] - m['accuracy_test']):.2f} points)")
-    if "top1_agreement" in m:
-        lines.append(f"top-1 agreement with float: {m['top1_agreement']:.2%}")
-    lines.append(f"output SQNR: {m['sqnr_db']:.1f} dB   cosine: {m['cosine']:.5f}   RMSE: {m['rmse']:.4g}   "
-                 f"MAE: {m['mae']:.4g}   max |err|: {m['max_abs_error']:.4g}")
+    runner = m.get("reference_runner", "the reference")
+    lines = [f"samples: {m['n']}   reference: {Path(str(m.get('reference', '?'))).name} run by {runner}"]
+    outputs = m.get("outputs") or [m]
+    for k, o in enumerate(outputs):
+        pre = ""
+        if len(outputs) > 1:
+            lines.append(f"output {k} ({o.get('name', k)}):")
+            pre = "  "
+        float_ref = not str(m.get("reference", "")).lower().endswith(".tflite")
+        lines += [pre + line for line in _format_output(o, "float reference" if float_ref else "reference")]
     if m.get("per_layer"):
         lines.append("")
         lines.append(format_table(m["per_layer"], [("name", "layer"), ("op", "op"), ("sqnr_db", "SQNR dB")],
                                   "per-layer SQNR (int8 vs float IR, first 64 samples):"))
+    if m.get("per_layer_note"):
+        lines.append(m["per_layer_note"])
     return "\n".join(lines)
+
+
+def _format_output(o: dict, ref: str) -> list:
+    lines = []
+    if "accuracy_reference" in o:
+        lines.append(f"top-1 accuracy   {ref}: {o['accuracy_reference']:.2%}   tinycnn: {o['accuracy_test']:.2%}   "
+                     f"(drop {100 * (o['accuracy_reference'] - o['accuracy_test']):.2f} points)")
+    if "top1_agreement" in o:
+        lines.append(f"top-1 agreement with the {ref}: {o['top1_agreement']:.2%}")
+    if o.get("kind") == "integer":
+        lines.append(f"integer outputs compared with the interpreter's own (same raw inputs into both): "
+                     f"{o['identical_fraction']:.2%} of values identical ({o['identical_samples']}/{o['n']} "
+                     f"samples), max |diff| {o['max_abs_diff_lsb']} LSB, mean {o['mean_abs_diff_lsb']:.3g} LSB")
+    elif o["rmse"] == 0:
+        lines.append("outputs identical to the reference's, bit for bit")
+    else:
+        lines.append(f"output SQNR: {o['sqnr_db']:.1f} dB   cosine: {o['cosine']:.5f}   RMSE: {o['rmse']:.4g}   "
+                     f"MAE: {o['mae']:.4g}   max |err|: {o['max_abs_error']:.4g}")
+    return lines
