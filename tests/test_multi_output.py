@@ -131,3 +131,10 @@ def test_eval_keras_reference_is_labelled(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(blob), "-r", str(h5), "-d", str(DATA / "keras" / "vgg_data.npz")]) == 0
     assert "NumPy float reference (no Keras interpreter here" in capsys.readouterr().out
+
+
+def test_eval_refuses_integer_data_for_a_float_reference(onnx_model, tmp_path, capsys):
+    d, x, blob = onnx_model
+    np.savez(tmp_path / "ints.npz", x=np.round(x * 10).astype(np.int8))
+    assert main(["eval", str(blob), "-r", str(d / "multi.onnx"), "-d", str(tmp_path / "ints.npz")]) == 2
+    assert "dtype int8" in capsys.readouterr().err

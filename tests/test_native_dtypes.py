@@ -140,3 +140,29 @@ def test_cli_compare_takes_raw_int8(tmp_path, capsys):
     assert "all layers identical" in capsys.readouterr().out
     np.save(tmp_path / "bad.npy", x.astype(np.int16))
     assert main(["compare", str(TFL / "resnet.tflite"), "-i", str(tmp_path / "bad.npy")]) == 2
+
+
+def test_eval_legacy_uint8_against_tflite_runtime(tmp_path, capfd):
+    """TFLM refuses legacy uint8 models: eval falls back to tflite-runtime's reference kernels,
+    feeding both sides the same uint8 inputs and comparing the uint8 outputs."""
+    import json
+    blob = tmp_path / "u.tcnn"
+    assert main(["convert", str(TFL / "legacy_uint8.tflite"), "-o", str(blob), "--quiet"]) == 0
+    capfd.readouterr()
+    js = tmp_path / "m.json"
+    assert main(["eval", str(blob), "-r", str(TFL / "legacy_uint8.tflite"), "-d",
+                 str(TFL / "legacy_uint8_data.npz"), "--json", str(js)]) == 0
+    out = capfd.readouterr().out
+    assert "run by tflite-runtime reference kernels" in out and "Hybrid" not in out
+    m = json.loads(js.read_text())
+    assert m["native_integers"] and m["identical_fraction"] == 1.0
+
+
+def test_eval_float_tflite_runs_in_tflm(tmp_path, capsys):
+    blob = tmp_path / "f.tcnn"
+    assert main(["convert", str(TFL / "float32.tflite"), "--calib", str(TFL / "float32_data.npz"),
+                 "-o", str(blob), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(blob), "-r", str(TFL / "float32.tflite"), "-d", str(TFL / "float32_data.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "run by TFLite Micro interpreter" in out and "top-1 agreement with the reference" in out

@@ -57,12 +57,47 @@ def _tflite_inputs(model_path, xs: list) -> list:
 def run_tflite(model_path, xs: list) -> tuple[list, str]:
     from tinycnn.oracles import tflite_ref, tflm
     try:
-        return tflm.run(model_path, xs), "TFLite Micro interpreter"
+        with _quiet_native_output():  # TFLM prints its refusals (legacy uint8) from C++
+            return tflm.run(model_path, xs), "TFLite Micro interpreter"
     except (RuntimeError, ValueError) as exc:
         if not tflite_ref.available():
             raise TinyCNNError(f"{model_path}: TFLite Micro cannot run this model ({exc}) and no "
                                f"tflite-runtime reference python was found ({tflite_ref.INSTALL_HINT})") from exc
         return tflite_ref.run(model_path, xs), "tflite-runtime reference kernels"
+
+
+class _quiet_native_output:
+    """Send what native code writes to fds 1 and 2 to /dev/null for the duration."""
+
+    def __enter__(self):
+        import os
+        import sys
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            self.saved = [os.dup(1), os.dup(2)]
+        except (OSError, ValueError, AttributeError):
+            self.saved = None
+            return self
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc):
+        import ctypes
+        import os
+        if self.saved is None:
+            return False
+        try:
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers go to /dev/null, not to the user later
+        except (OSError, AttributeError):
+            pass
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
+        return False
 
 
 def reference_outputs(reference_path, xs: list, input_shapes=None) -> tuple[list, str]:
@@ -143,8 +178,12 @@ def evaluate(blob_path, reference, data, per_layer=False, batch_size=256) -> dic
     native = Path(reference).suffix.lower() == ".tflite" and any(np.asarray(r).dtype.kind in "iu" for r in ref)
     if native:  # same raw integers into both: compare what the interpreter itself returns
         test = model.run(_tflite_inputs(reference, [x])[0], batch_size=batch_size)
+    elif x.dtype.kind != "f":
+        raise TinyCNNError(f"{data}: the data has dtype {x.dtype}; the reference {Path(reference).name} "
+                           "takes float inputs: store real values as float32 (raw integers are for "
+                           "quantized .tflite references)")
     else:
-        test = model.run(x.astype(np.float32) if x.dtype.kind != "f" else x, batch_size=batch_size)
+        test = model.run(x, batch_size=batch_size)
     test = test if isinstance(test, list) else [test]
     if len(test) != len(ref):
         raise TinyCNNError(f"the blob has {len(test)} outputs, the reference {reference} {len(ref)}")
