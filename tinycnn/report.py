@@ -114,9 +114,8 @@ def _edge(graph: Graph, name: str, kind: str, idx: int):
     dims = ["N" if d == -1 else int(d) for d in t.shape]
     if layout == "NCHW" and len(dims) == 4:
         dims = [dims[0], dims[3], dims[1], dims[2]]
-    iface = interface_dtypes(graph, kind + "s")[idx]
-    return (name, dims, iface if iface != t.dtype else t.dtype,
-            t.quant.to_json() if t.quant else None, layout)
+    return (name, dims, t.dtype, t.quant.to_json() if t.quant else None, layout,
+            interface_dtypes(graph, kind + "s")[idx])
 
 
 INFO_COLUMNS = [("name", "layer"), ("op", "op"), ("output_shape", "output"), ("dtype", "dtype"),
@@ -131,9 +130,15 @@ def format_info(d: dict) -> str:
             + (f"   calibration: {meta['calibration']}" if "calibration" in meta else "")]
     fixed = meta.get("fixed_input_shapes", {})
     for kind in ("inputs", "outputs"):
-        for name, shape, dtype, q, *layout in d[kind]:
+        for name, shape, dtype, q, *extra in d[kind]:
             qs = f" scale={q['scale'][0]:.6g} zero_point={q['zero_point'][0]}" if q else ""
-            lay = f" ({layout[0]})" if layout and layout[0] not in ("plain", "") else ""
+            layout, iface = (extra + ["", dtype])[:2]
+            lay = f" ({layout})" if layout not in ("plain", "") else ""
+            if iface == "uint8" and dtype == "int8" and q:
+                qs += f" (uint8 at the model's interface: zero_point={q['zero_point'][0] + 128})"
+            elif iface == "float32" and dtype != "float32":
+                how = "quantized" if kind == "inputs" else "dequantized"
+                qs += f" (float32 at the model's interface: {how} at the edge)"
             head.append(f"{kind[:-1]}: {name} [{', '.join(str(x) for x in shape)}]{lay} {dtype}{qs}")
             if kind == "inputs" and name in fixed:
                 f = fixed[name]

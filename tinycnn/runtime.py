@@ -93,7 +93,7 @@ class Model:
         if raw is not None and x.dtype == np.dtype(raw):
             return True
         name = self.graph.inputs[idx]
-        takes = "float (real values, quantized at the edge)" + (
+        takes = ("float (real values, quantized at the edge)" if self.quantized else "float32") + (
             f" or {raw} (raw quantized values, as the TFLite interpreter takes them)" if raw else "")
         raise TinyCNNError(f"input {idx} ('{name}') has dtype {x.dtype}; this model takes {takes}. "
                            f"Convert it first, e.g. x.astype(np.float32) for real values")
