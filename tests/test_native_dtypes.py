@@ -166,3 +166,19 @@ def test_eval_float_tflite_runs_in_tflm(tmp_path, capsys):
     assert main(["eval", str(blob), "-r", str(TFL / "float32.tflite"), "-d", str(TFL / "float32_data.npz")]) == 0
     out = capsys.readouterr().out
     assert "run by TFLite Micro interpreter" in out and "top-1 agreement with the reference" in out
+
+
+def test_eval_with_raw_int8_data(tmp_path):
+    import json
+    model = Model(load_tflite(TFL / "inception.tflite"))
+    x = _raw_inputs("inception", model, n=10)
+    np.savez(tmp_path / "raw.npz", x=x)
+    blob = tmp_path / "i.tcnn"
+    assert main(["convert", str(TFL / "inception.tflite"), "-o", str(blob), "--quiet"]) == 0
+    js = tmp_path / "m.json"
+    assert main(["eval", str(blob), "-r", str(TFL / "inception.tflite"), "-d", str(tmp_path / "raw.npz"),
+                 "--json", str(js)]) == 0
+    m = json.loads(js.read_text())
+    assert m["n"] == 20 and m["identical_fraction"] == 1.0
+    np.savez(tmp_path / "u8.npz", x=x.view(np.uint8))
+    assert main(["eval", str(blob), "-r", str(TFL / "inception.tflite"), "-d", str(tmp_path / "u8.npz")]) == 2

@@ -4,14 +4,17 @@ import json
 
 
 def register(sub):
-    p = sub.add_parser("eval", help="compare a blob with the float reference model on data",
-                       description="Run the blob and the float reference (ONNX Runtime for .onnx; the "
-                                   "tinycnn float IR for Keras/TFLite) on the same inputs and report "
-                                   "top-1 accuracy (if labels 'y' are given), agreement, SQNR, cosine, "
-                                   "RMSE, MAE, and optionally per-layer SQNR.")
+    p = sub.add_parser("eval", help="compare a blob with its source model, run in its own framework",
+                       description="Run the blob and the source model on the same inputs: ONNX Runtime "
+                                   "for .onnx, the TFLite Micro interpreter for .tflite (tflite-runtime's "
+                                   "reference kernels where TFLM refuses the model), tinycnn's NumPy float "
+                                   "reference for Keras (labelled as such). Reports, per output, top-1 "
+                                   "accuracy (labels 'y') and agreement on classifier outputs, SQNR, cosine, "
+                                   "RMSE, MAE; a quantized .tflite is compared on its own integers (same raw "
+                                   "inputs into both, differences in LSB). --per-layer adds per-layer SQNR.")
     p.add_argument("blob")
-    p.add_argument("--reference", "-r", required=True, help="the source float model")
-    p.add_argument("--data", "-d", required=True, help=".npz with 'x' (and optional labels 'y')")
+    p.add_argument("--reference", "-r", required=True, help="the source model (.onnx, .tflite, .keras, .h5)")
+    p.add_argument("--data", "-d", required=True, help=".npz with 'x' (and optional labels 'y'): float, or raw int8/uint8 for a quantized .tflite")
     p.add_argument("--per-layer", action="store_true", help="per-layer SQNR table")
     p.add_argument("--json", help="also write the metrics to this JSON file")
     p.set_defaults(func=run)
