@@ -104,5 +104,23 @@ def test_keras_int8_from_calibration_shape(tmp_path, capsys):
     d = np.load(WILD / "dynamic_spatial_data.npz")
     got = tinycnn.load(blob).run(d["x_test"])
     assert np.mean(got.argmax(1) == d["y_keras"].argmax(1)) >= 0.9
+    assert "note: input 'image' has dynamic dimensions [?, ?, ?, 1]: fixed to [N, 12, 20, 1]" in capsys.readouterr().err
     assert main(["info", str(blob)]) == 0
     assert "dynamic input [?, ?, ?, 1] fixed to [N, 12, 20, 1] from calibration data" in capsys.readouterr().out
+
+
+def test_torch_dynamic_axes_export_matches_torch_and_ort(tmp_path):
+    """A real torch.onnx export with dynamic_axes N, H, W (tests/data/wild/make_torch_dynamic.py):
+    float import at two fixed shapes equals torch's own outputs; int8 from the calibration shape."""
+    path = WILD / "torch_dynamic.onnx"
+    d = np.load(WILD / "torch_dynamic_data.npz")
+    for key, ref in (("x_test", "y_torch"), ("x_test2", "y_torch2")):
+        x = d[key]
+        g = import_model(path, {"x": (1,) + x.shape[1:]})
+        np.testing.assert_allclose(Model(g).run(x), d[ref], atol=1e-4)
+        np.testing.assert_allclose(ort(path, x)[0], d[ref], atol=1e-4)  # the oracle agrees with torch
+    blob = tinycnn.convert(path, calib=d["x_calib"], output=tmp_path / "t.tcnn")
+    got, ref = tinycnn.load(blob).run(d["x_test"]), d["y_torch"]
+    assert 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - got) ** 2)) > 25
+    with pytest.raises(TinyCNNError, match=r"the model expects \[N, 3, 16, 48\]"):
+        tinycnn.load(blob).run(d["x_test2"])  # the shape was fixed at convert time

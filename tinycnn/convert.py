@@ -147,6 +147,10 @@ def import_with_shapes(model_path, input_shapes=None, calib=None) -> Graph:
             from_calib.update(new)
     for name, rec in graph.meta.get("fixed_input_shapes", {}).items():
         rec["from"] = "calibration data" if name in from_calib else "--input-shape / input_shapes"
+        if name in from_calib:
+            fixed = ", ".join("N" if d == -1 else str(d) for d in rec["shape"])
+            note(f"input '{name}' has dynamic dimensions {rec['declared']}: fixed to [{fixed}] from the "
+                 "calibration data (--input-shape chooses another)")
     return graph
 
 
