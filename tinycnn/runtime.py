@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinycnn import edges
 from tinycnn.errors import TinyCNNError
 from tinycnn.ir import DTYPES, Graph
 from tinycnn.kernels.registry import bind
-from tinycnn import edges
 from tinycnn.reference.float_ops import run_float
 
 LAYOUT_TO_NHWC = {"NCHW": (0, 2, 3, 1)}
