@@ -36,7 +36,7 @@ def resize_bilinear_s8(x, py, y0, y1, px, x0, x1, qmin, qmax, out):
                 for c in range(c_n):
                     acc = (np.int64(x[n, y0[oy], x0[ox], c]) * w00 + np.int64(x[n, y1[oy], x0[ox], c]) * w10
                            + np.int64(x[n, y0[oy], x1[ox], c]) * w01 + np.int64(x[n, y1[oy], x1[ox], c]) * w11)
-                    v = (acc + (1 << 19)) >> 20
+                    v = (acc + (1 << 19)) >> 20 if acc > 0 else -((-acc + (1 << 19)) >> 20)
                     out[n, oy, ox, c] = max(min(v, qmax), qmin)
 
 

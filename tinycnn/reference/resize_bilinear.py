@@ -12,7 +12,8 @@ share scale and zero point; raw int8 values are interpolated with 10-bit fixed-p
     in_y = y * scale_10 + (scale_10 // 2 - 512 if half_pixel_centers else 0)
     y0 = max(in_y / 1024, 0), y1 = min((in_y + 1023) / 1024, H_in - 1)     (C division)
     acc = sum_k v_k * wy_k * wx_k  with wy = (1024 - (in_y - 1024*y0), in_y - 1024*y0)
-    out = (acc + 2^19) >> 20   (rounded half up; the sum is exact in int64)
+    out = (acc + sign(acc) * 2^19) / 2^20   (C division: rounded half away from zero; TFLite's
+          default build, TFLITE_SINGLE_ROUNDING off; the sum is exact in int64)
 """
 from __future__ import annotations
 
@@ -78,4 +79,5 @@ def resize_bilinear_int(node, x):
            + v[:, y0][:, :, x1] * ((1 << 10) - fy) * fx
            + v[:, y1][:, :, x1] * fy * fx)
     info = np.iinfo(x.dtype)
-    return np.clip((acc + (1 << 19)) >> 20, info.min, info.max).astype(x.dtype)
+    out = _cdiv(acc + np.where(acc > 0, 1 << 19, -(1 << 19)), 1 << 20)
+    return np.clip(out, info.min, info.max).astype(x.dtype)
