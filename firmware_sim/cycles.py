@@ -135,14 +135,15 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
     if node.op in COPY_OPS:
         return _copy_cycles(graph, node, c, scale, aliased, tag)
     if node.op in TAP_OPS:
-        return _tap_cycles(graph, node, c["pool_cycles_per_tap"] * scale, out_elems * requant) + overhead
+        cyc, what = _tap_cycles(graph, node, c["pool_cycles_per_tap"] * scale, out_elems * requant)
+        return cyc + overhead, what + tag
     return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "unmodeled (per element)" + tag
 
 
 def _tap_cycles(graph, node, per_tap, per_output):
     taps = TAP_OPS[node.op] * _elems(graph, node.outputs[0]) or _elems(graph, node.inputs[0])
     what = {Op.RESIZE_BILINEAR: "bilinear (4 taps)", Op.REDUCE_MEAN: "mean"}.get(node.op, "arg reduce")
-    return taps * per_tap + (per_output if node.op != Op.ARG_MAX and node.op != Op.ARG_MIN else 0), what
+    return taps * per_tap + (per_output if node.op in (Op.RESIZE_BILINEAR, Op.REDUCE_MEAN) else 0), what
 
 
 def _copy_cycles(graph, node, c, scale, aliased, tag=""):

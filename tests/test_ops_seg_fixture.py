@@ -1,0 +1,40 @@
+"""seg_head.tflite (made by the TF converter, tests/data/tflite/make_seg_fixtures.py): a
+segmentation decoder with dilated depthwise, TRANSPOSE_CONV, RESIZE_BILINEAR (half-pixel and
+align-corners), DEPTH_TO_SPACE, SPACE_TO_DEPTH, STRIDED_SLICE and ARG_MAX. Both outputs are
+bit-exact with TFLite Micro through the blob, and the device simulation runs it with a cycle
+estimate for every layer and the same outputs as the CPU runtime."""
+import numpy as np
+
+import tinycnn
+from firmware_sim import simulate
+from tests.conftest import DATA
+from tinycnn.oracles import tflm
+
+PATH = DATA / "tflite" / "seg_head.tflite"
+
+
+def test_seg_head_bit_exact_vs_tflm(tmp_path):
+    x = np.load(DATA / "tflite" / "seg_head_data.npz")["x_q"]
+    model = tinycnn.load(tinycnn.convert(PATH, output=tmp_path / "seg.tcnn"))
+    ops = {n.op.value for n in model.graph.nodes}
+    assert {"RESIZE_BILINEAR", "TRANSPOSE_CONV", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "STRIDED_SLICE",
+            "ARG_MAX", "DEPTHWISE_CONV_2D"} <= ops, ops
+    ref = tflm.run(PATH, [x])
+    ours = model.run_quantized([x])
+    assert len(ours) == len(ref) == 2
+    by_dtype = {np.dtype(r.dtype): r for r in ref}
+    assert set(by_dtype) == {np.dtype(np.int8), np.dtype(np.int32)}
+    for y in ours:
+        r = by_dtype[np.dtype(y.dtype)]
+        np.testing.assert_array_equal(y.reshape(r.shape), r)
+
+
+def test_seg_head_simulates_with_costs(tmp_path):
+    blob = tinycnn.convert(PATH, output=tmp_path / "seg.tcnn")
+    x = np.load(DATA / "tflite" / "seg_head_data.npz")["x_q"][:2]
+    report = simulate(blob, "cortex-m4", inputs=[x])
+    assert report.matches_cpu is True
+    kernels = {r["op"]: r["kernel"] for r in report.rows}
+    assert kernels["TRANSPOSE_CONV"] == "conv" and kernels["RESIZE_BILINEAR"].startswith("bilinear")
+    assert kernels["ARG_MAX"] == "arg reduce" and kernels["DEPTH_TO_SPACE"] == "copy"
+    assert all(r["cycles"] > 0 for r in report.rows) and report.cycles == sum(r["cycles"] for r in report.rows)
