@@ -1,4 +1,4 @@
-"""seg_head.tflite (made by the TF converter, tests/data/tflite/make_seg_fixtures.py): a
+"""seg_head.tflite (made by the TF converter, tests/data/tflite/seg/make_seg_fixtures.py): a
 segmentation decoder with dilated depthwise, TRANSPOSE_CONV, RESIZE_BILINEAR (half-pixel and
 align-corners), DEPTH_TO_SPACE, SPACE_TO_DEPTH, STRIDED_SLICE and ARG_MAX. Both outputs are
 bit-exact with TFLite Micro through the blob, and the device simulation runs it with a cycle
@@ -10,11 +10,11 @@ from firmware_sim import simulate
 from tests.conftest import DATA
 from tinycnn.oracles import tflm
 
-PATH = DATA / "tflite" / "seg_head.tflite"
+PATH = DATA / "tflite" / "seg" / "seg_head.tflite"
 
 
 def test_seg_head_bit_exact_vs_tflm(tmp_path):
-    x = np.load(DATA / "tflite" / "seg_head_data.npz")["x_q"]
+    x = np.load(DATA / "tflite" / "seg" / "seg_head_data.npz")["x_q"]
     model = tinycnn.load(tinycnn.convert(PATH, output=tmp_path / "seg.tcnn"))
     ops = {n.op.value for n in model.graph.nodes}
     assert {"RESIZE_BILINEAR", "TRANSPOSE_CONV", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "STRIDED_SLICE",
@@ -31,7 +31,7 @@ def test_seg_head_bit_exact_vs_tflm(tmp_path):
 
 def test_seg_head_simulates_with_costs(tmp_path):
     blob = tinycnn.convert(PATH, output=tmp_path / "seg.tcnn")
-    x = np.load(DATA / "tflite" / "seg_head_data.npz")["x_q"][:2]
+    x = np.load(DATA / "tflite" / "seg" / "seg_head_data.npz")["x_q"][:2]
     report = simulate(blob, "cortex-m4", inputs=[x])
     assert report.matches_cpu is True
     kernels = {r["op"]: r["kernel"] for r in report.rows}

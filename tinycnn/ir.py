@@ -63,9 +63,10 @@ class Op(str, Enum):
     DEPTH_TO_SPACE = "DEPTH_TO_SPACE"  # attrs block, mode DCR (TFLite) | CRD
     SPACE_TO_DEPTH = "SPACE_TO_DEPTH"  # attrs block
     STRIDED_SLICE = "STRIDED_SLICE"  # attrs begin, stride, size per dim (batch: 0, 1, -1)
+    SIGN = "SIGN"  # real-valued sign: -1 if x < 0 else +1 (tinycnn's sign(0) = +1, docs/binary.md)
 
 
-UNARY_OPS = {Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID, Op.HARD_SWISH, Op.SILU}
+UNARY_OPS = {Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID, Op.HARD_SWISH, Op.SILU, Op.SIGN}
 ELEMENTWISE_BINARY_OPS = {Op.ADD, Op.SUB, Op.MUL}
 WEIGHTED_OPS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED,
                 Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED}

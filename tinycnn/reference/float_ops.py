@@ -118,6 +118,8 @@ def unary(node, x):
         y = x * np.clip(x + 3.0, 0, 6) / 6.0
     elif op == Op.SILU:
         y = x * _sigmoid(x)
+    elif op == Op.SIGN:
+        y = np.where(x < 0, np.float32(-1), np.float32(1))
     else:
         raise NotImplementedError(op)
     return clamp(y, a).astype(np.float32)
@@ -185,7 +187,7 @@ FLOAT_OPS = {
     Op.BINARIZE: lambda node, x: _binary_float().binarize_float(node, x),
     Op.BINARY_MAX_POOL_2D: lambda node, x: _binary_float().binary_max_pool_2d_float(node, x),
     **{op: unary for op in (Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID,
-                            Op.HARD_SWISH, Op.SILU)},
+                            Op.HARD_SWISH, Op.SILU, Op.SIGN)},
 }
 
 

@@ -5,7 +5,7 @@ SPACE_TO_DEPTH, STRIDED_SLICE, ARG_MAX), and seg_head_data.npz (x_q: int8 inputs
 
 How to run (side venv with TensorFlow, never the project .venv):
 
-    /work/venvs/tf/bin/python tests/data/tflite/make_seg_fixtures.py
+    /work/venvs/tf/bin/python tests/data/tflite/seg/make_seg_fixtures.py
 
 Versions used for the committed files: tensorflow-cpu 2.21.0, tf_keras 2.21.0, numpy 2.x.
 Random (seeded) weights; no training: the test compares tinycnn with TFLite Micro bit for bit.
