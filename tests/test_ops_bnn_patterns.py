@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tinycnn
+from tests import onnx_builders
 from tests.conftest import ort_run
 from tests.onnx_builders import G, _w
 from tinycnn.bitpack import pack_bits, sign_bits, unpack_signs
@@ -65,7 +66,10 @@ def _inputs(n, seed):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bnn_pattern_float_and_binary_blob(tmp_path, name):
+def test_bnn_pattern_float_and_binary_blob(tmp_path, name, monkeypatch):
+    global RNG
+    monkeypatch.setattr(onnx_builders, "RNG", np.random.default_rng(11))  # weights independent of test order
+    RNG = np.random.default_rng(12)
     g, out = CASES[name]()
     path = tmp_path / f"{name}.onnx"
     path.write_bytes(g.model(out).SerializeToString())

@@ -43,6 +43,11 @@ def _conv_transpose(k, s, pads, out_pad=(0, 0), **extra):
                      output_padding=list(out_pad), **extra)
 
 
+def _relu_after(built):
+    g, y = built
+    return g, g.node("Relu", [y])
+
+
 def _simple(op, **attrs):
     def build():
         g = G(SHAPE)
@@ -74,6 +79,7 @@ CASES = {
     "conv_transpose_k2s2": lambda: _conv_transpose(2, 2, [0, 0, 0, 0]),
     "conv_transpose_k3s1_asym": lambda: _conv_transpose(3, 1, [0, 1, 2, 0]),
     "conv_transpose_same_upper": lambda: _conv_transpose(3, 2, None, auto_pad="SAME_UPPER"),
+    "conv_transpose_relu_fused": lambda: _relu_after(_conv_transpose(4, 2, [1, 1, 1, 1])),
     "reduce_mean_channels": _simple("ReduceMean", axes=[1], keepdims=1),
     "reduce_mean_channels_drop": _simple("ReduceMean", axes=[1], keepdims=0),
     "argmax_channels": _simple("ArgMax", axis=1, keepdims=1),
@@ -133,6 +139,11 @@ def test_int8_blob_vs_onnxruntime_and_kernels_exact(tmp_path, name):
     g = model.graph
     xq = model.quantize_input(to_nhwc(g, x))
     np.testing.assert_array_equal(model.run_quantized([xq])[0], run_int(g, [xq])[0])
+
+
+def test_relu_after_conv_transpose_is_fused(tmp_path):
+    nodes = import_model(_model(tmp_path, "conv_transpose_relu_fused")).nodes
+    assert nodes[-1].op == Op.TRANSPOSE_CONV and nodes[-1].attrs["clamp"] == [0.0, None]
 
 
 def test_hard_swish_patterns_fuse_into_one_node(tmp_path):
