@@ -3,11 +3,16 @@ segmentation decoder with dilated depthwise, TRANSPOSE_CONV, RESIZE_BILINEAR (ha
 align-corners), DEPTH_TO_SPACE, SPACE_TO_DEPTH, STRIDED_SLICE and ARG_MAX. Both outputs are
 bit-exact with TFLite Micro through the blob, and the device simulation runs it with a cycle
 estimate for every layer and the same outputs as the CPU runtime."""
+import copy
+
 import numpy as np
+import pytest
 
 import tinycnn
 from firmware_sim import simulate
 from tests.conftest import DATA
+from tinycnn.blob.validate import validate_graph
+from tinycnn.errors import BlobError
 from tinycnn.oracles import tflm
 
 PATH = DATA / "tflite" / "seg" / "seg_head.tflite"
@@ -38,3 +43,22 @@ def test_seg_head_simulates_with_costs(tmp_path):
     assert kernels["TRANSPOSE_CONV"] == "conv" and kernels["RESIZE_BILINEAR"].startswith("bilinear")
     assert kernels["ARG_MAX"] == "arg reduce" and kernels["DEPTH_TO_SPACE"] == "copy"
     assert all(r["cycles"] > 0 for r in report.rows) and report.cycles == sum(r["cycles"] for r in report.rows)
+
+
+@pytest.mark.parametrize("op,key,value", [
+    ("RESIZE_BILINEAR", "size", [0, 4]), ("TRANSPOSE_CONV", "output_size", [5, 5]),
+    ("DEPTH_TO_SPACE", "block", 3), ("SPACE_TO_DEPTH", "mode", "XYZ"), ("STRIDED_SLICE", "size", None),
+    ("ARG_MAX", "axis", 0), ("TRANSPOSE_CONV", "output_multiplier", None),
+])
+def test_validator_rejects_inconsistent_new_ops(tmp_path, op, key, value):
+    """A blob whose new-op attributes do not fit its shapes is refused before any kernel runs."""
+    g = copy.deepcopy(tinycnn.load(tinycnn.convert(PATH, output=tmp_path / "seg.tcnn")).graph)
+    node = next(n for n in g.nodes if n.op.value == op)
+    if key == "output_multiplier":
+        node.params[key] = node.params[key][:-1]
+    elif key == "size":
+        node.attrs[key] = value if value is not None else [-1] + [d + 1 for d in node.attrs[key][1:]]
+    else:
+        node.attrs[key] = value
+    with pytest.raises(BlobError, match=op):
+        validate_graph(g, "seg.tcnn")
