@@ -14,6 +14,7 @@ from tests.conftest import DATA
 from tinycnn.blob.validate import validate_graph
 from tinycnn.errors import BlobError
 from tinycnn.oracles import tflm
+from tinycnn.report import sqnr_db
 
 PATH = DATA / "tflite" / "seg" / "seg_head.tflite"
 
@@ -62,3 +63,19 @@ def test_validator_rejects_inconsistent_new_ops(tmp_path, op, key, value):
         node.attrs[key] = value
     with pytest.raises(BlobError, match=op):
         validate_graph(g, "seg.tcnn")
+
+
+def test_seg_head_float_tflite_matches_tflite_interpreter_and_quantizes(tmp_path):
+    """The float32 variant: the float import matches the TFLite interpreter's outputs saved with the
+    fixture; tinycnn's own int8 quantization of it keeps the logits (SQNR) and most labels."""
+    path = DATA / "tflite" / "seg" / "seg_head_float.tflite"
+    d = np.load(DATA / "tflite" / "seg" / "seg_head_float_data.npz")
+    model = tinycnn.load(tinycnn.convert(path, scheme="float32", output=tmp_path / "f.tcnn"))
+    outs = model.run(d["x"])
+    logits, labels = (outs if outs[0].dtype != np.int32 else outs[::-1])
+    np.testing.assert_allclose(logits, d["logits"], rtol=1e-4, atol=1e-4 * np.abs(d["logits"]).max())
+    np.testing.assert_array_equal(labels, d["labels"])
+    q = tinycnn.load(tinycnn.convert(path, calib=d["x"], output=tmp_path / "q.tcnn")).run(d["x"])
+    q_logits, q_labels = (q if q[0].dtype != np.int32 else q[::-1])
+    assert sqnr_db(d["logits"], q_logits) >= 20
+    assert np.mean(q_labels == d["labels"]) >= 0.8

@@ -1,7 +1,9 @@
 """Generate seg_head.tflite: an int8 segmentation head made by the TF converter, with the ops of
 DeepLab / selfie-segmentation / UNet decoders (CONV_2D, dilated DEPTHWISE_CONV_2D (ASPP),
 TRANSPOSE_CONV, RESIZE_BILINEAR with half_pixel_centers and with align_corners, DEPTH_TO_SPACE,
-SPACE_TO_DEPTH, STRIDED_SLICE, ARG_MAX), and seg_head_data.npz (x_q: int8 inputs, raw).
+SPACE_TO_DEPTH, STRIDED_SLICE, ARG_MAX), and seg_head_data.npz (x_q: int8 inputs, raw); plus the
+float32 model seg_head_float.tflite with seg_head_float_data.npz (x: float inputs, logits and
+labels: the TFLite interpreter's float outputs, the oracle of the float import).
 
 How to run (side venv with TensorFlow, never the project .venv):
 
@@ -64,6 +66,21 @@ def main():
     x = rng.standard_normal((20,) + SHAPE).astype(np.float32)
     x_q = np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
     np.savez_compressed(os.path.join(OUT, "seg_head_data.npz"), x_q=x_q)
+    fblob = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    with open(os.path.join(OUT, "seg_head_float.tflite"), "wb") as f:
+        f.write(fblob)
+    fi = tf.lite.Interpreter(model_content=fblob)
+    fi.allocate_tensors()
+    outs = {d["name"]: d for d in fi.get_output_details()}
+    logits, labels = [], []
+    for k in range(len(x)):
+        fi.set_tensor(fi.get_input_details()[0]["index"], x[k:k + 1])
+        fi.invoke()
+        for d in outs.values():
+            v = fi.get_tensor(d["index"])
+            (labels if v.dtype == np.int32 else logits).append(v)
+    np.savez_compressed(os.path.join(OUT, "seg_head_float_data.npz"), x=x, logits=np.concatenate(logits),
+                        labels=np.concatenate(labels))
     ops = sorted({interp._get_ops_details()[i]["op_name"] for i in range(len(interp._get_ops_details()))})
     print("seg_head.tflite:", len(blob), "bytes; ops:", ", ".join(ops))
 
