@@ -25,6 +25,7 @@ from converters import keras_layers as L
 from converters import keras_shape_layers as S
 from converters.keras_format import open_keras_file
 from converters.keras_graph import KerasImporter
+from converters.keras_seg_layers import install as install_seg_layers
 from tinycnn.ir import Graph
 
 _DROPPED = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
@@ -55,6 +56,7 @@ LAYER_HANDLERS = {
     "UpSampling2D": S.upsampling2d, "UpSampling1D": S.upsampling1d,
     **{name: S.identity_layer for name in _DROPPED},
 }
+install_seg_layers(LAYER_HANDLERS)  # Conv2DTranspose, bilinear UpSampling2D (converters/keras_seg_layers.py)
 
 
 def load_keras(path, pool_backend=None, input_shapes=None) -> Graph:

@@ -26,7 +26,7 @@ WEIGHTED = ("Conv", "Gemm", "MatMul")
 
 def _state(im):
     if not hasattr(im, "_binary"):
-        im._binary = {"signed": set(), "absorbed": {}}
+        im._binary = {"signed": set(), "absorbed": {}, "aliased": set()}
     return im._binary
 
 
@@ -35,16 +35,59 @@ def _consumers(im, name):
 
 
 def _sign(im):
+    """All readers binary Conv/Gemm/MatMul: the binary ops sign their input themselves (alias).
+    Any other reader (MaxPool, GlobalAveragePool, Flatten -> real-valued head, a graph output):
+    a real-valued SIGN node (+-1); a binary layer may still read it (sign(sign(x)) = sign(x))."""
     n = im.node
     src, out = n.input[0], n.output[0]
-    for user in _consumers(im, out):
-        if user.op_type not in WEIGHTED or user.input[0] != out:
-            im.fail(f"Sign output feeds {user.op_type} '{user.name}'; a Sign on activations is "
-                    "supported only as the input of a binary Conv/Gemm/MatMul")
-    if any(o.name == out for o in im.model.graph.output):
-        im.fail("a Sign output cannot be a graph output")
-    im.values[out] = im.values[src]  # the binary op applies sign() to its input itself
+    readers = _consumers(im, out)
+    is_output = any(o.name == out for o in im.model.graph.output)
+    if not is_output and readers and all(_binary_reader(im, u, out) for u in readers):
+        im.values[out] = im.values[src]
+        _state(im)["aliased"].add(out)
+    else:
+        layout = im.layout_of(src)
+        im.emit(Op.SIGN, [im.get(src, layout)], layout=layout)
     _state(im)["signed"].add(out)
+
+
+def _binary_reader(im, node, name, depth=0):
+    """A binary Conv/Gemm/MatMul reading `name`, or a MaxPool whose readers all are."""
+    if node.op_type in WEIGHTED:
+        return node.input[0] == name and _binary_weights(im, node)
+    if node.op_type == "MaxPool" and depth < 4 and not any(o.name == node.output[0] for o in im.model.graph.output):
+        users = _consumers(im, node.output[0])
+        return bool(users) and all(_binary_reader(im, u, node.output[0], depth + 1) for u in users)
+    return False
+
+
+def _binary_weights(im, node):
+    """Weights +-alpha per output channel; weights not computed yet (a Sign of a latent
+    initializer later in the node list) count as binary and are checked when the op is reached."""
+    if not im.is_const(node.input[1]):
+        return True
+    w = np.asarray(im.const(node.input[1]), np.float64)
+    w2d = w.reshape(w.shape[0], -1) if node.op_type == "Conv" else (
+        w.T if node.op_type == "MatMul" or not _attr(node, "transB", 0) else w)
+    mags = np.abs(w2d)
+    return bool(np.allclose(mags, mags[:, :1], rtol=1e-6, atol=0))
+
+
+def _attr(node, name, default):
+    for a in node.attribute:
+        if a.name == name:
+            return a.i
+    return default
+
+
+def _max_pool_of_signs(pool):
+    """MaxPool of a signed tensor stays signed (max(sign(x)) = sign(max(x))): binary readers
+    of its output are binary layers (the quantizer binarizes the pooled int8 values)."""
+    def handler(im):
+        pool(im)
+        if im.node.input[0] in _state(im)["signed"]:
+            _state(im)["signed"].add(im.node.output[0])
+    return handler
 
 
 def _check_binary(im, w2d):
@@ -77,10 +120,23 @@ def _finish_scale(im, mul, conv_out):
         _state(im)["absorbed"][mul.output[0]] = conv_out
 
 
-def _binary_conv(im):
+def _real_weights_on_signs(im):
+    """True if the op reads a materialized SIGN with real weights (an ordinary layer on +-1)."""
     n = im.node
     if n.input[0] not in _state(im)["signed"]:
-        return False
+        return True
+    if im.is_const(n.input[1]) and not _binary_weights(im, n):
+        if n.input[0] in _state(im)["aliased"]:
+            im.fail("the input is binarized by Sign but the weights are not binary (+-alpha per "
+                    "output channel); binary activations x real weights are not supported")
+        return True
+    return False
+
+
+def _binary_conv(im):
+    n = im.node
+    if _real_weights_on_signs(im):
+        return False  # real weights read the materialized SIGN (+-1) as an ordinary conv
     x = im.get(n.input[0], "nhwc")
     if int(im.attr("group", 1)) != 1:
         im.fail("grouped binary convolutions are not supported")
@@ -102,7 +158,7 @@ def _binary_conv(im):
 
 def _binary_fc(im):
     n = im.node
-    if n.input[0] not in _state(im)["signed"]:
+    if _real_weights_on_signs(im):
         return False
     if im.rank(n.input[0]) != 2:
         im.fail("binary Gemm/MatMul input must be rank 2")
@@ -133,6 +189,7 @@ def _binary_fc(im):
 def install_binary_handlers(handlers: dict):
     """Add Sign and wrap Conv/Gemm/MatMul/Mul in the ONNX importer's handler table."""
     conv, gemm, matmul, mul = handlers["Conv"], handlers["Gemm"], handlers["MatMul"], handlers["Mul"]
+    handlers["MaxPool"] = _max_pool_of_signs(handlers["MaxPool"])
 
     def mul_or_absorbed(im):
         absorbed = _state(im)["absorbed"]

@@ -428,3 +428,7 @@ HANDLERS = {
     "Resize": resize, "Upsample": resize,
     "Shape": _shape, "Gather": _const_fold(_gather), "Cast": _const_fold(_cast),
 }
+
+from converters.onnx_ops_seg import install_seg_handlers  # noqa: E402  (segmentation/detection ops)
+
+install_seg_handlers(HANDLERS)

@@ -187,7 +187,7 @@ def load_tflite(path) -> Graph:
         g.meta["scheme"] = "int8"
         g.meta["tflite_uint8"] = imp.uint8
         for name in g.inputs + g.outputs:
-            if g.tensors[name].dtype != "int8":
+            if g.tensors[name].dtype != "int8" and not (name in g.outputs and g.tensors[name].dtype == "int32"):
                 raise UnsupportedModelError(path, name, "TENSOR", "mixed float/int8 models (hybrid) are "
                                             "not supported: only QUANTIZE on inputs and DEQUANTIZE on "
                                             "outputs may convert between float and int8")

@@ -264,3 +264,7 @@ HANDLERS = {
     "LEAKY_RELU": _unary(Op.LEAKY_RELU), "HARD_SWISH": _unary(Op.HARD_SWISH),
     "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
 }
+
+from converters.tflite_ops_extra import EXTRA_HANDLERS  # noqa: E402  (segmentation/detection ops)
+
+HANDLERS.update(EXTRA_HANDLERS)

@@ -30,11 +30,14 @@ from tinycnn.ir import Graph, Node, Op
 
 KERNELS = ("cmsis-nn", "naive")
 BINARY_WORD_OVERHEAD = 3  # load, XOR/XNOR, accumulate per packed word
-COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST}
+COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST,
+            Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH, Op.STRIDED_SLICE}
+# per-element work: RESIZE_BILINEAR reads 4 taps per output, REDUCE_MEAN / ARG_* one per input
+TAP_OPS = {Op.RESIZE_BILINEAR: 4, Op.REDUCE_MEAN: 0, Op.ARG_MAX: 0, Op.ARG_MIN: 0}
 BINARY_MAC_OPS = {Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED}
 POOL_OPS = {Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D} | {getattr(Op, "BINARY_MAX_POOL_2D", Op.MAX_POOL_2D)}
 BINARIZE = getattr(Op, "BINARIZE", None)  # int8 -> packed sign bits (compare, shift, OR per value)
-MAC_OPS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED}
+MAC_OPS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV}
 EXP_OPS = {Op.SOFTMAX, Op.SIGMOID, Op.TANH, Op.SILU}  # float: one expf (or equivalent) per element
 DTYPE_CLASSES = ("int8", "16x8", "float32")
 
@@ -55,6 +58,8 @@ def mac_kind(graph: Graph, node: Node) -> tuple:
     if node.op == Op.DEPTHWISE_CONV_2D:
         three = (w[0], w[1]) == (3, 3) and list(a.get("dilation", [1, 1])) == [1, 1]
         return ("depthwise_3x3" if three else "depthwise"), w[2]
+    if node.op == Op.TRANSPOSE_CONV:  # scatter form: a C_in dot product per tap
+        return "conv", w[3]
     return "fully_connected", w[1]
 
 
@@ -129,7 +134,16 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
         return out_elems * c["softmax_cycles_per_element"] * scale + overhead, "softmax" + tag
     if node.op in COPY_OPS:
         return _copy_cycles(graph, node, c, scale, aliased, tag)
+    if node.op in TAP_OPS:
+        cyc, what = _tap_cycles(graph, node, c["pool_cycles_per_tap"] * scale, out_elems * requant)
+        return cyc + overhead, what + tag
     return out_elems * c["elementwise_cycles_per_element"] * scale + overhead, "unmodeled (per element)" + tag
+
+
+def _tap_cycles(graph, node, per_tap, per_output):
+    taps = TAP_OPS[node.op] * _elems(graph, node.outputs[0]) or _elems(graph, node.inputs[0])
+    what = {Op.RESIZE_BILINEAR: "bilinear (4 taps)", Op.REDUCE_MEAN: "mean"}.get(node.op, "arg reduce")
+    return taps * per_tap + (per_output if node.op in (Op.RESIZE_BILINEAR, Op.REDUCE_MEAN) else 0), what
 
 
 def _copy_cycles(graph, node, c, scale, aliased, tag=""):
@@ -195,6 +209,9 @@ def _float_cycles(graph, node, target, kernels, aliased) -> tuple:
             ("softmax" if node.op == Op.SOFTMAX else "activation (exp)") + tag
     if node.op in COPY_OPS:
         return _copy_cycles(graph, node, c, scale, aliased, tag)
+    if node.op in TAP_OPS:
+        cyc, what = _tap_cycles(graph, node, per_elem * scale, out_elems * per_elem)
+        return cyc + overhead, what + tag
     return out_elems * per_elem * scale + overhead, "elementwise" + tag
 
 

@@ -21,6 +21,9 @@ def node_macs(graph: Graph, node: Node) -> int:
         return out_elems * int(w.shape[0] * w.shape[1])
     if node.op == Op.FULLY_CONNECTED:
         return int(np.prod(graph.tensors[node.inputs[1]].shape))
+    if node.op == Op.TRANSPOSE_CONV:  # every input pixel x every weight
+        x_hw = graph.tensors[node.inputs[0]].shape[1:3]
+        return int(np.prod(x_hw)) * int(np.prod(graph.tensors[node.inputs[1]].shape))
     if node.op in (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D):
         kh, kw = node.attrs["kernel"]
         return out_elems * kh * kw

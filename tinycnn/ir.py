@@ -54,9 +54,19 @@ class Op(str, Enum):
     RESIZE_NEAREST = "RESIZE_NEAREST"
     SOFTMAX = "SOFTMAX"
     BATCH_NORM = "BATCH_NORM"  # transient: folded by passes before quantization
+    # segmentation / detection heads (tinycnn/reference/{resize_bilinear,transpose_conv,movement,reduce}.py)
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"  # attrs size [OH, OW], align_corners, half_pixel_centers
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"  # weights [C_out, KH, KW, C_in]; attrs stride, pad, output_size
+    REDUCE_MEAN = "REDUCE_MEAN"  # mean over attrs axes (contiguous, not the batch), keep_dims
+    ARG_MAX = "ARG_MAX"  # attrs axis, keep_dims; int32 indices (first of equal values)
+    ARG_MIN = "ARG_MIN"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"  # attrs block, mode DCR (TFLite) | CRD
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"  # attrs block
+    STRIDED_SLICE = "STRIDED_SLICE"  # attrs begin, stride, size per dim (batch: 0, 1, -1)
+    SIGN = "SIGN"  # real-valued sign: -1 if x < 0 else +1 (tinycnn's sign(0) = +1, docs/binary.md)
 
 
-UNARY_OPS = {Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID, Op.HARD_SWISH, Op.SILU}
+UNARY_OPS = {Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID, Op.HARD_SWISH, Op.SILU, Op.SIGN}
 ELEMENTWISE_BINARY_OPS = {Op.ADD, Op.SUB, Op.MUL}
 WEIGHTED_OPS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED,
                 Op.BINARY_CONV_2D, Op.BINARY_FULLY_CONNECTED}

@@ -126,6 +126,8 @@ class Model:
 
     def dequantize_output(self, y, idx=0):
         q = self.graph.tensors[self.graph.outputs[idx]].quant
+        if q is None:  # integer results (ARG_MAX / ARG_MIN indices) are already real values
+            return y
         return ((y.astype(np.float32) - q.zero_point[0]) * q.scale[0]).astype(np.float32)
 
     def plan(self, batch: int) -> ExecutionPlan:

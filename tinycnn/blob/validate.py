@@ -140,6 +140,76 @@ SHAPE_RULES = {
     Op.CONCATENATION: _concat, Op.RESHAPE: _reshape, Op.TRANSPOSE: _transpose, Op.PAD: _pad,
     Op.RESIZE_NEAREST: _resize,
 }
+
+
+# ---- segmentation / detection ops (tinycnn/reference/{resize_bilinear,transpose_conv,reduce,movement}.py)
+def _nhwc(x):
+    _need(len(x) == 4, f"input must be NHWC, got {x}")
+    return x
+
+
+def _resize_bilinear(shapes, attrs, op):
+    x = _nhwc(shapes[0])
+    size = _ints(attrs, "size", 2, 1)
+    return (1, size[0], size[1], x[3])
+
+
+def _transpose_conv(shapes, attrs, op):
+    x, w = _nhwc(shapes[0]), shapes[1]
+    _ints(attrs, "stride", 2, 1), _ints(attrs, "pad", 4, 0)
+    size = _ints(attrs, "output_size", 2, 1)
+    _need(len(w) == 4 and w[3] == x[3], f"weights must be [Cout, KH, KW, {x[3]}], got {w}")
+    if len(shapes) > 2:
+        _need(tuple(shapes[2]) == (w[0],), f"bias shape {shapes[2]} != ({w[0]},)")
+    return (1, size[0], size[1], w[0])
+
+
+def _reduced(shapes, attrs, axes):
+    x = shapes[0]
+    _need(isinstance(axes, list) and axes and all(isinstance(a, int) and 1 <= a < len(x) for a in axes)
+          and sorted(axes) == list(range(min(axes), max(axes) + 1)),
+          f"axes {axes!r} must be a contiguous run of non-batch axes of a rank-{len(x)} tensor")
+    if attrs.get("keep_dims"):
+        return tuple(1 if i in axes else d for i, d in enumerate(x))
+    return tuple(d for i, d in enumerate(x) if i not in axes)
+
+
+def _reduce_mean(shapes, attrs, op):
+    return _reduced(shapes, attrs, attrs.get("axes"))
+
+
+def _arg(shapes, attrs, op):
+    return _reduced(shapes, attrs, [attrs.get("axis")])
+
+
+def _depth_space(shapes, attrs, op):
+    n, h, w, c = _nhwc(shapes[0])
+    b = attrs.get("block")
+    _need(isinstance(b, int) and b >= 1 and attrs.get("mode", "DCR") in ("DCR", "CRD"), f"bad block/mode {attrs}")
+    if op == Op.DEPTH_TO_SPACE:
+        _need(c % (b * b) == 0, f"{c} channels do not split into {b}x{b} blocks")
+        return (n, h * b, w * b, c // (b * b))
+    _need(h % b == 0 and w % b == 0, f"{h}x{w} is not a multiple of the block {b}")
+    return (n, h // b, w // b, c * b * b)
+
+
+def _strided_slice(shapes, attrs, op):
+    x = shapes[0]
+    begin, stride, size = (attrs.get(k) for k in ("begin", "stride", "size"))
+    _need(all(isinstance(v, list) and len(v) == len(x) for v in (begin, stride, size))
+          and (begin[0], stride[0], size[0]) == (0, 1, -1), f"begin/stride/size must have {len(x)} entries"
+          " and keep the batch")
+    for d, b, s, k in list(zip(x, begin, stride, size))[1:]:
+        _need(isinstance(s, int) and s != 0 and isinstance(k, int) and k >= 1 and 0 <= b < d
+              and 0 <= b + (k - 1) * s < d, f"slice begin {b} stride {s} size {k} leaves a dim of {d}")
+    return (1,) + tuple(size[1:])
+
+
+SHAPE_RULES.update({
+    Op.RESIZE_BILINEAR: _resize_bilinear, Op.TRANSPOSE_CONV: _transpose_conv, Op.REDUCE_MEAN: _reduce_mean,
+    Op.ARG_MAX: _arg, Op.ARG_MIN: _arg, Op.DEPTH_TO_SPACE: _depth_space, Op.SPACE_TO_DEPTH: _depth_space,
+    Op.STRIDED_SLICE: _strided_slice,
+})
 TABLE_PARAMS = {"lut": 256, "exp_table": 256}
 # prepared integer fields the default int8 kernels read (tinycnn/quant/prepare.py)
 _Q = ("input_offset", "output_offset", "act_min", "act_max")
@@ -156,6 +226,8 @@ REQUIRED_INT8 = {
     Op.MEAN: (("input_offset", "output_offset", "output_multiplier", "output_shift"), ()),
     Op.LUT: ((), ("lut",)), Op.PAD: (("pad_value_q",), ()),
     Op.CONCATENATION: (("output_offset",), ("requant",)),
+    Op.TRANSPOSE_CONV: (_Q, ("output_multiplier", "output_shift")),
+    Op.REDUCE_MEAN: (("input_offset", "output_offset", "output_multiplier", "output_shift"), ()),
 }
 REQUIRED_INT8[Op.SUB] = REQUIRED_INT8[Op.ADD]
 PER_CHANNEL_PARAMS = ("output_multiplier", "output_shift")
@@ -167,7 +239,8 @@ def _check_node(g, node, shape_of):
     out = shape_of(node.outputs[0])
     rule = SHAPE_RULES.get(node.op)
     if rule is not None:
-        arity = {Op.CONV_2D: (2, 3), Op.DEPTHWISE_CONV_2D: (2, 3), Op.FULLY_CONNECTED: (2, 3)}.get(node.op)
+        arity = {Op.CONV_2D: (2, 3), Op.DEPTHWISE_CONV_2D: (2, 3), Op.FULLY_CONNECTED: (2, 3),
+                 Op.TRANSPOSE_CONV: (3, 3)}.get(node.op)
         if arity:
             _need(arity[0] <= len(node.inputs) <= arity[1], f"takes {arity[0]}-{arity[1]} inputs")
         expected = rule([s for s in shapes if s is not None] if arity is None else shapes, node.attrs, node.op)
@@ -187,7 +260,7 @@ def _check_node(g, node, shape_of):
         missing = [a for a in attrs if not isinstance(node.attrs.get(a), int)] + \
                   [p for p in params if p not in node.params]
         _need(not missing, f"prepared fields missing or not integers: {', '.join(missing)}")
-        if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
+        if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV):
             _need(len(node.inputs) == 3 and node.inputs[2], "an int8 weighted op needs its int32 bias")
     for key in PER_CHANNEL_PARAMS:
         if key in node.params:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.ir import Op
-from tinycnn.kernels import conv, conv_gemm, elementwise, pool
+from tinycnn.kernels import conv, conv_gemm, elementwise, pool, resample
 
 BINDERS = {}
 
@@ -234,6 +234,62 @@ def _bind_resize(graph, node, ins, out, scratch):
     n, h, w, c = ins[0].shape
     dst = out.reshape(n, h, fh, w, fw, c)
     src = ins[0][:, :, None, :, None, :]
+    return lambda: np.copyto(dst, src)
+
+
+# ---- segmentation / detection ops (kernels/resample.py; index views for pure data movement) ----
+@binder(Op.RESIZE_BILINEAR)
+def _bind_resize_bilinear(graph, node, ins, out, scratch):
+    from tinycnn.reference.resize_bilinear import integer_coords
+    a = node.attrs
+    align, half = bool(a.get("align_corners")), bool(a.get("half_pixel_centers"))
+    ys = integer_coords(ins[0].shape[1], out.shape[1], align, half)
+    xs = integer_coords(ins[0].shape[2], out.shape[2], align, half)
+    info = np.iinfo(out.dtype)
+    return lambda: resample.resize_bilinear_s8(ins[0], *ys, *xs, info.min, info.max, out)
+
+
+@binder(Op.TRANSPOSE_CONV)
+def _bind_transpose_conv(graph, node, ins, out, scratch):
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
+    geom = np.array(a["stride"] + a["pad"][:2], np.int64)
+    acc = scratch(out.shape[1:], np.int32)  # TFLM's scratch: one int32 accumulator image
+    return lambda: resample.transpose_conv_s8(x, w, _i32(b), mult, shift, geom, q, acc, out)
+
+
+def _outer_reduce_inner(x, axes):
+    from tinycnn.reference.reduce import outer_reduce_inner
+    return x.reshape(outer_reduce_inner(x.shape, axes))
+
+
+@binder(Op.REDUCE_MEAN)
+def _bind_reduce_mean(graph, node, ins, out, scratch):
+    a = node.attrs
+    x3 = _outer_reduce_inner(ins[0], a["axes"])
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
+    o2 = out.reshape(x3.shape[0], x3.shape[2])
+    return lambda: resample.reduce_mean_s8(x3, q, o2)
+
+
+@binder(Op.ARG_MAX, Op.ARG_MIN)
+def _bind_arg(graph, node, ins, out, scratch):
+    x3 = _outer_reduce_inner(ins[0], [node.attrs["axis"]])
+    o2, sign = out.reshape(x3.shape[0], x3.shape[2]), 1 if node.op == Op.ARG_MAX else -1
+    return lambda: resample.arg_reduce(x3, sign, o2)
+
+
+@binder(Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH, Op.STRIDED_SLICE)
+def _bind_movement(graph, node, ins, out, scratch):
+    from tinycnn.reference import movement as mv
+    a = node.attrs
+    if node.op == Op.DEPTH_TO_SPACE:
+        src, dst = mv.depth_to_space_view(ins[0], out, a["block"], a.get("mode", "DCR"))
+    elif node.op == Op.SPACE_TO_DEPTH:
+        src, dst = mv.space_to_depth_view(ins[0], out, a["block"])
+    else:
+        src, dst = ins[0][mv.slice_index(a, ins[0].shape)], out
     return lambda: np.copyto(dst, src)
 
 

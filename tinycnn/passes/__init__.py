@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from tinycnn.passes.fold_bn import fold_batch_norm, lower_batch_norm
 from tinycnn.passes.fuse import fold_bias_add, fuse_activation, fuse_pad
+from tinycnn.passes.hard_swish import fuse_hard_swish
 from tinycnn.passes.layout import fold_flatten_into_fc, simplify_layout
 
-PASSES = [fold_batch_norm, fold_bias_add, fuse_pad, fuse_activation,
+PASSES = [fold_batch_norm, fold_bias_add, fuse_pad, fuse_activation, fuse_hard_swish,
           simplify_layout, fold_flatten_into_fc]
 
 

@@ -9,7 +9,7 @@ from tinycnn.passes.common import bypass, sole_consumer
 
 CLAMP_HOSTS = {Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL,
                Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D, Op.CLAMP, Op.BINARY_CONV_2D,
-               Op.BINARY_FULLY_CONNECTED}
+               Op.BINARY_FULLY_CONNECTED, Op.TRANSPOSE_CONV}
 
 
 def _intersect(a, b):

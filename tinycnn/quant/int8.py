@@ -20,7 +20,9 @@ from tinycnn.quant.prepare import prepare_graph
 from tinycnn.reference.float_ops import unary as float_unary
 
 SAME_AS_INPUT = {Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.TRANSPOSE, Op.PAD,
-                 Op.RESIZE_NEAREST}
+                 Op.RESIZE_NEAREST, Op.RESIZE_BILINEAR, Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH,
+                 Op.STRIDED_SLICE}
+INDEX_OUTPUT = {Op.ARG_MAX, Op.ARG_MIN}  # int32 indices, no quantization
 FIXED_OUTPUT = {Op.SOFTMAX: (1 / 256, -128), Op.SIGMOID: (1 / 256, -128),
                 Op.HARD_SIGMOID: (1 / 256, -128), Op.TANH: (1 / 128, 0)}
 
@@ -69,6 +71,9 @@ def _weight_axis(op):
     return 2 if op == Op.DEPTHWISE_CONV_2D else 0
 
 
+WEIGHTED_INT8 = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV)
+
+
 def _assign_activation_qparams(graph: Graph, obs: RangeObserver, cfg: QuantConfig):
     qp = {}
 
@@ -82,6 +87,8 @@ def _assign_activation_qparams(graph: Graph, obs: RangeObserver, cfg: QuantConfi
         out = node.outputs[0]
         if node.op in SAME_AS_INPUT:
             qp[out] = qp[node.inputs[0]]
+        elif node.op in INDEX_OUTPUT:
+            qp[out] = None
         elif node.op in FIXED_OUTPUT:
             s, z = FIXED_OUTPUT[node.op]
             qp[out] = QuantParams(np.float32(s), np.int32(z))
@@ -111,9 +118,9 @@ def quantize_int8(graph: Graph, obs: RangeObserver, cfg: QuantConfig | None = No
     for node in fg.nodes:
         out = node.outputs[0]
         t_out = fg.tensors[out]
-        qg.add_tensor(out, t_out.shape, "int8", quant=qp[out])
+        qg.add_tensor(out, t_out.shape, "int32" if node.op in INDEX_OUTPUT else "int8", quant=qp[out])
         new = Node(node.name, node.op, list(node.inputs), [out], dict(node.attrs))
-        if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
+        if node.op in WEIGHTED_INT8:
             w = fg.tensors[node.inputs[1]].data
             axis = _weight_axis(node.op)
             wq = symmetric_weight_qparams(w, axis, cfg.per_channel)

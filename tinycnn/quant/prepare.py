@@ -23,6 +23,10 @@ Fields per op (attrs are scalars, params are arrays):
   REQUANTIZE: attrs input_offset, output_offset, output_multiplier, output_shift
   PAD: attrs pad_value_q
   LUT, SOFTMAX: params set by the quantizer/importer (lut, exp_table)
+  TRANSPOSE_CONV: as CONV_2D (per-output-channel multipliers; weights [C_out, KH, KW, C_in])
+  REDUCE_MEAN: as MEAN with N = the number of reduced elements
+  RESIZE_BILINEAR, DEPTH_TO_SPACE, SPACE_TO_DEPTH, STRIDED_SLICE, ARG_MAX, ARG_MIN: nothing
+      (input and output share scale and zero point; ARG_* write int32 indices)
 """
 from __future__ import annotations
 
@@ -127,6 +131,16 @@ def prepare_mean(graph, node):
                       output_multiplier=m, output_shift=s)
 
 
+def prepare_reduce_mean(graph, node):
+    x, out = node.inputs[0], node.outputs[0]
+    qx, qo = _qp(graph, x), _qp(graph, out)
+    shape = graph.tensors[x].concrete_shape(1)
+    count = int(np.prod([shape[i] for i in node.attrs["axes"]]))
+    m, s = quantize_multiplier(float(qx.scale[0]) / (float(qo.scale[0]) * count))
+    node.attrs.update(input_offset=-int(qx.zero_point[0]), output_offset=int(qo.zero_point[0]),
+                      output_multiplier=m, output_shift=s)
+
+
 def prepare_requantize(graph, node):
     x, out = node.inputs[0], node.outputs[0]
     qx, qo = _qp(graph, x), _qp(graph, out)
@@ -169,6 +183,7 @@ PREPARE = {
     Op.ADD: prepare_add_sub, Op.SUB: prepare_add_sub, Op.MUL: prepare_mul, Op.PRELU: prepare_prelu,
     Op.MEAN: prepare_mean, Op.REQUANTIZE: prepare_requantize, Op.CONCATENATION: prepare_concat,
     Op.MAX_POOL_2D: prepare_pool, Op.AVERAGE_POOL_2D: prepare_pool, Op.PAD: prepare_pad,
+    Op.TRANSPOSE_CONV: prepare_weighted, Op.REDUCE_MEAN: prepare_reduce_mean,
 }
 
 

@@ -118,6 +118,8 @@ def unary(node, x):
         y = x * np.clip(x + 3.0, 0, 6) / 6.0
     elif op == Op.SILU:
         y = x * _sigmoid(x)
+    elif op == Op.SIGN:
+        y = np.where(x < 0, np.float32(-1), np.float32(1))
     else:
         raise NotImplementedError(op)
     return clamp(y, a).astype(np.float32)
@@ -185,7 +187,7 @@ FLOAT_OPS = {
     Op.BINARIZE: lambda node, x: _binary_float().binarize_float(node, x),
     Op.BINARY_MAX_POOL_2D: lambda node, x: _binary_float().binary_max_pool_2d_float(node, x),
     **{op: unary for op in (Op.CLAMP, Op.LEAKY_RELU, Op.SIGMOID, Op.TANH, Op.HARD_SIGMOID,
-                            Op.HARD_SWISH, Op.SILU)},
+                            Op.HARD_SWISH, Op.SILU, Op.SIGN)},
 }
 
 
@@ -234,3 +236,16 @@ def _last_uses(graph: Graph) -> dict:
         if name not in keep:
             by_node.setdefault(idx, []).append(name)
     return by_node
+
+
+# ---- segmentation / detection ops (one module each; registered here) ----
+from tinycnn.reference import movement as _mv  # noqa: E402
+from tinycnn.reference.reduce import reduce_mean as _reduce_mean  # noqa: E402
+from tinycnn.reference.resize_bilinear import resize_bilinear as _resize_bilinear  # noqa: E402
+from tinycnn.reference.transpose_conv import transpose_conv as _transpose_conv  # noqa: E402
+
+FLOAT_OPS.update({
+    Op.RESIZE_BILINEAR: _resize_bilinear, Op.TRANSPOSE_CONV: _transpose_conv, Op.REDUCE_MEAN: _reduce_mean,
+    Op.ARG_MAX: _mv.arg_max, Op.ARG_MIN: _mv.arg_min, Op.DEPTH_TO_SPACE: _mv.depth_to_space,
+    Op.SPACE_TO_DEPTH: _mv.space_to_depth, Op.STRIDED_SLICE: _mv.strided_slice,
+})

@@ -166,6 +166,17 @@ INT_OPS.update(TFLM_INT_OPS)
 from tinycnn.reference.int16_ops import INT16X8_OPS  # noqa: E402  (16x8 variants)
 
 INT_OPS.update(INT16X8_OPS)
+from tinycnn.reference import movement as _mv  # noqa: E402  (segmentation / detection ops)
+from tinycnn.reference.reduce import reduce_mean_int  # noqa: E402
+from tinycnn.reference.resize_bilinear import resize_bilinear_int  # noqa: E402
+from tinycnn.reference.transpose_conv import transpose_conv_int  # noqa: E402
+
+INT_OPS.update({
+    Op.RESIZE_BILINEAR: resize_bilinear_int, Op.TRANSPOSE_CONV: transpose_conv_int,
+    Op.REDUCE_MEAN: reduce_mean_int, Op.ARG_MAX: _mv.arg_max, Op.ARG_MIN: _mv.arg_min,
+    Op.DEPTH_TO_SPACE: _mv.depth_to_space, Op.SPACE_TO_DEPTH: _mv.space_to_depth,
+    Op.STRIDED_SLICE: _mv.strided_slice,
+})
 
 
 def run_int(graph, inputs_q: list, keep_all=False):
