@@ -28,6 +28,8 @@ def register(sub):
     p.add_argument("--percentile", type=float, default=99.99, help="for --calibration percentile")
     p.add_argument("--per-tensor", action="store_true",
                    help="one weight scale per tensor instead of per output channel")
+    p.add_argument("--strip", action="store_true", help="leave out the debug section (names, source "
+                   "names, float scales, metadata): the smallest blob for a device (docs/blob-format.md)")
     p.add_argument("--quiet", action="store_true", help="print only the blob path")
     p.set_defaults(func=run)
 
@@ -40,6 +42,9 @@ def run(args):
                           calibration=args.calibration, per_channel=not args.per_tensor,
                           percentile=args.percentile, progress=not args.quiet,
                           **({"binary_layers": args.binary_layers} if args.scheme == "binary" else {}))
+    if args.strip:
+        from tinycnn.blob.writer import strip_blob
+        strip_blob(out)
     if args.quiet:
         print(out)
         return 0
