@@ -67,7 +67,7 @@ _CONV = [("stride", "i2"), ("dilation", "i2"), ("pad", "i4")]
 _QIO = [("input_offset", "i"), ("output_offset", "i"), ("act_min", "i"), ("act_max", "i")]
 _PER_CHANNEL = [("output_multiplier", "a"), ("output_shift", "a")]
 _OUT = [("output_dtype", "e:dtype")]
-_BINARY = [("in_channels", "i"), ("out_channels", "i"), ("output_mode", "e:output_mode"),
+_BINARY = [("in_channels", "i"), ("in_pixels", "i"), ("out_channels", "i"), ("output_mode", "e:output_mode"),
            ("pad_mode", "e:pad_mode"), ("output_zero_point", "i"), ("act_min", "i"), ("act_max", "i"),
            ("threshold", "a"), ("output_multiplier", "a"), ("output_shift", "a"), ("bias_q", "a"),
            ("alpha", "a"), ("bias", "a")]
@@ -127,7 +127,7 @@ def record_words(op_name: str) -> int:
 
 
 # attributes that only describe where a node came from (debug section)
-DEBUG_ATTRS = {"source_name", "source_op", "tflite_op", "weight_bits_label", "macs", "params", "in_pixels"}
+DEBUG_ATTRS = {"source_name", "source_op", "tflite_op", "weight_bits_label", "macs", "params"}
 # metadata keys no runtime reads (debug section); the rest is host metadata (layouts, scheme, ...)
 DEBUG_META = {"source_path", "source_format", "calibration", "per_channel", "percentile",
               "convert_seconds", "tflite_tensor_index", "int16x8_layers", "binary_layers"}
