@@ -69,8 +69,8 @@ _PER_CHANNEL = [("output_multiplier", "a"), ("output_shift", "a")]
 _OUT = [("output_dtype", "e:dtype")]
 _BINARY = [("in_channels", "i"), ("in_pixels", "i"), ("out_channels", "i"), ("output_mode", "e:output_mode"),
            ("pad_mode", "e:pad_mode"), ("output_zero_point", "i"), ("act_min", "i"), ("act_max", "i"),
-           ("threshold", "a"), ("output_multiplier", "a"), ("output_shift", "a"), ("bias_q", "a"),
-           ("alpha", "a"), ("bias", "a")]
+           ("dot_shift", "i"),
+           ("threshold", "a"), ("output_multiplier", "a"), ("output_shift", "a"), ("bias_q", "a")]
 _POOL = [("kernel", "i2"), ("stride", "i2"), ("pad", "i4"), ("act_min", "i"), ("act_max", "i")] + _OUT
 _ADD = [("input1_offset", "i"), ("input2_offset", "i"), ("output_offset", "i"), ("left_shift", "i"),
         ("input1_multiplier", "i"), ("input1_shift", "i"), ("input2_multiplier", "i"),

@@ -184,9 +184,7 @@ def graph_to_bytes(graph: Graph, strip: bool = False) -> bytes:
         extra_params = {p: sec.array_ref(rest.pop(p)) for p in list(rest) if p in n.params}
         if extra_params:  # arrays of an op not (yet) in its record layout: host runtimes only
             host.setdefault("params", {})[str(k)] = extra_params
-        # float32 ops, and binary layers with int8 output (float output affine, host only)
-        float_model = (graph.tensors[n.outputs[0]].dtype == "float32"
-                       or n.op.value in ("BINARY_CONV_2D", "BINARY_FULLY_CONNECTED"))
+        float_model = graph.tensors[n.outputs[0]].dtype == "float32"
         kept = {a: v for a, v in rest.items()
                 if a not in F.DEBUG_ATTRS and (float_model or not _float_valued(v))}
         dropped = {a: v for a, v in rest.items() if a not in kept}
