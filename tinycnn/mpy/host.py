@@ -80,10 +80,10 @@ def micropython_mjs() -> Path:
     return path
 
 
-def run_blob(blob, inputs: list, heap_bytes: int = 8 << 20, timeout_s: float = 600.0):
+def run_blob(blob, inputs: list, heap_bytes: int = 8 << 20, timeout_s: float = 600.0, use_mpy: bool = False):
     """inputs: one integer NHWC array per graph input, batch first. Returns (outputs, stats):
     outputs one array per graph output (batch first, the model's dtypes), stats the figures
-    measured inside MicroPython."""
+    measured inside MicroPython. use_mpy: import the mpy-cross precompiled module instead."""
     import tinycnn
     from tinycnn.mpy import export
     model = tinycnn.load(blob)
@@ -100,7 +100,9 @@ def run_blob(blob, inputs: list, heap_bytes: int = 8 << 20, timeout_s: float = 6
         specs.append((TYPECODES[t.dtype], int(np.prod(x.shape[1:]))))
     with tempfile.TemporaryDirectory(prefix="tinycnn_mp_") as tmp:
         work = Path(tmp)
-        export(blob, work / "in", check=False)
+        export(blob, work / "in", mpy=use_mpy, check=False)
+        if use_mpy:
+            (work / "in" / "tinycnn_mp.py").unlink()
         os.replace(work / "in" / Path(blob).name, work / "in" / "model.tcnn")
         for k, x in enumerate(inputs):
             np.ascontiguousarray(x).astype(np.asarray(x).dtype.newbyteorder("<")).tofile(work / "in" / f"x{k}.bin")

@@ -27,7 +27,7 @@ def _weighted(m, node, a):
     ins = node[2]
     x, xo = m._in(ins[0])
     w, wo = m._in(ins[1])
-    cout = m._shape(node[3][0])[-1]
+    cout = m._shape(ins[1])[0 if node[0] != "DEPTHWISE_CONV_2D" else -1]
     b = m._in(ins[2])[0] if len(ins) > 2 and ins[2] >= 0 else [0] * cout
     o, oo = m._views[node[3][0]]
     wide = a.get("kernel_variant") == "int16x8"
@@ -44,6 +44,7 @@ def _b_conv(m, node, a):
     x, xo, w, wo, b, o, oo, in_off, r = _weighted(m, node, a)
     ws = m._shape(node[2][1])
     g = _geom(m, node, a, ws[1], ws[2])
+    g = g[:5] + (ws[0],) + g[6:]  # output channels (a packed output's last dim counts words)
     groups, patch = a.get("groups", 1), m._patch
     if ws[3] * groups != g[2]:
         m._fail(node, "weights do not match the input channels")
