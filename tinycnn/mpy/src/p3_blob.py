@@ -140,7 +140,7 @@ def _read_blob(buf, path):
         if not 0 <= dcode < len(_DTYPES) or not 0 <= rank <= 6:
             r.fail("tensor #%d: unknown dtype code %d or rank %d" % (i, dcode, rank))
         shape = tuple(rec[3:3 + rank])
-        t = {"name": "t%d" % i, "dtype": _DTYPES[dcode], "shape": shape, "data": None}
+        t = {"name": "t%d" % i, "dtype": _DTYPES[dcode], "shape": shape, "data": None, "arena": rec[12]}
         if flags & 1:
             t["data"] = r.payload(rec[9], rec[10], dcode, shape, "tensor #%d" % i)
         g.tensors.append(t)

@@ -46,7 +46,12 @@ class Model:
         self.inputs = [(g.tensors[i]["dtype"], g.tensors[i]["shape"]) for i in g.inputs]
         self.outputs = [(g.tensors[i]["dtype"], g.tensors[i]["shape"]) for i in g.outputs]
         self._outs = [_zeros(_ARENA_TYPE[g.tensors[i]["dtype"]], self._numel(i)) for i in g.outputs]
+        self._in_io = [(self._views[i], self._numel(i), "input #%d (%s %s, NHWC)" % (
+            k, g.tensors[i]["dtype"], list(self._shape(i)))) for k, i in enumerate(g.inputs)]
+        self._out_io = [self._views[i] for i in g.outputs]
         self.probe = None  # optional callable(node_index) after every node (heap measurement)
+        self.n_nodes = len(g.nodes)
+        self._g = self._views = None  # the graph description is not needed to run: free it
 
     # ---- shapes and storage
     def _shape(self, i):
@@ -75,6 +80,8 @@ class Model:
                 life[i] = [k, k]
         for i in g.outputs:
             life[i][1] = last
+        if self._blob_plan(g, life):
+            return
         placed, size = {}, {}
         for i in sorted(life, key=lambda t: -self._numel(t)):
             dt = g.tensors[i]["dtype"]
@@ -96,6 +103,19 @@ class Model:
             self._views[i] = (arenas[tc], off)
         self.arena_bytes = sum(n * (2 if tc == "h" else 1) for tc, n in size.items())
         self._arenas = arenas
+
+    def _blob_plan(self, g, life):
+        """All activations int8 with offsets in the blob's arena plan (firmware_sim's planner,
+        the C runtime's arena): use that one arena as it is."""
+        n = g.arena_bytes
+        if n <= 0 or any(g.tensors[i]["dtype"] != "int8" or g.tensors[i]["arena"] < 0 or
+                         g.tensors[i]["arena"] + self._numel(i) > n for i in life):
+            return False
+        arena = _zeros("b", n)
+        for i in life:
+            self._views[i] = (arena, g.tensors[i]["arena"])
+        self.arena_bytes, self._arenas = n, {"b": arena}
+        return True
 
     def _const(self, loc):
         dt, off, nbytes, shape = loc
@@ -145,24 +165,21 @@ class Model:
 
     # ---- public
     def run(self, *xs):
-        g = self._g
-        if len(xs) != len(g.inputs):
-            raise ValueError("the model has %d input(s); got %d" % (len(g.inputs), len(xs)))
-        for i, x in zip(g.inputs, xs):
-            buf, off = self._views[i]
-            n = self._numel(i)
+        """Run on the input(s): array('b') / bytearray (int8), array('B') (uint8) or array('h')
+        (int16) in NHWC order. Returns the output array(s), reused by the next run."""
+        if len(xs) != len(self._in_io):
+            raise ValueError("the model has %d input(s); got %d" % (len(self._in_io), len(xs)))
+        for ((buf, off), n, what), x in zip(self._in_io, xs):
             mv = memoryview(x)
             if len(mv) != n:
-                raise ValueError("input '%s' needs %d values (%s %s, NHWC); got %d"
-                                 % (g.tensors[i]["name"], n, g.tensors[i]["dtype"], list(self._shape(i)), len(mv)))
+                raise ValueError("%s needs %d values; got %d" % (what, n, len(mv)))
             memoryview(buf)[off:off + n] = mv
         probe = self.probe
         for k, call in enumerate(self._calls):
             call()
             if probe is not None:
                 probe(k)
-        for i, out in zip(g.outputs, self._outs):
-            buf, off = self._views[i]
+        for (buf, off), out in zip(self._out_io, self._outs):
             memoryview(out)[:] = memoryview(buf)[off:off + len(out)]
         return self._outs[0] if len(self._outs) == 1 else self._outs
 
