@@ -1,6 +1,8 @@
 """The C runtime (firmware_sim/c_runtime/runtime/), host build with gcc: bit-exact with the Python
-runtime (itself tested against TFLite Micro) on the fixture models whose ops it runs, and it
-refuses a corrupt blob before running anything. Built once per session into a tmp dir."""
+runtime (itself tested against TFLite Micro / tflite-runtime) on fixture models of every kind —
+ONNX and Keras int8, 16x8, binary (BNN, Larq, --scheme binary), TFLite int8 (TFLM softmax) and
+legacy uint8, the bundled example — on real and random inputs; and it refuses a corrupt blob
+before running anything. The runtime is built once per session into a tmp dir."""
 from __future__ import annotations
 
 import shutil
@@ -14,10 +16,20 @@ from tests.conftest import DATA, ROOT
 
 RUNTIME = ROOT / "firmware_sim" / "c_runtime" / "runtime"
 EX = ROOT / "examples"
-# (name, model file, calibration key): int8 models using only the ops the C runtime has today
-MODELS = [("digits", EX / "digits_cnn.onnx", None), ("resnet", DATA / "onnx" / "resnet.onnx", "x_calib"),
-          ("vgg", DATA / "onnx" / "vgg.onnx", "x_calib"), ("mobilenet_v2", DATA / "onnx" / "mobilenet_v2.onnx", "x_calib"),
-          ("autoencoder", DATA / "tflite" / "autoencoder.tflite", None)]
+ONNX, KERAS, TFLITE, BNN = DATA / "onnx", DATA / "keras", DATA / "tflite", DATA / "bnn"
+# name -> (model file, convert options)
+MODELS = {
+    "digits_example": (EX / "digits_cnn.onnx", {}),
+    "digits_scheme_binary": (EX / "digits_cnn.onnx", {"scheme": "binary"}),
+    "onnx_resnet": (ONNX / "resnet.onnx", {}), "onnx_inception": (ONNX / "inception.onnx", {}),
+    "onnx_mobilenet_v3": (ONNX / "mobilenet_v3.onnx", {}), "onnx_misc_ops": (ONNX / "misc_ops.onnx", {}),
+    "keras_nested": (KERAS / "nested.keras", {}), "keras_conv1d": (KERAS / "conv1d.keras", {}),
+    "tflite_ds_cnn_kws": (TFLITE / "ds_cnn_kws.tflite", {}), "tflite_misc_ops": (TFLITE / "misc_ops.tflite", {}),
+    "tflite_mobilenet_v3": (TFLITE / "mobilenet_v3.tflite", {}),
+    "tflite_legacy_uint8": (TFLITE / "legacy_uint8.tflite", {}),
+    "bnn": (BNN / "bnn_digits.onnx", {}), "larq": (BNN / "larq_digits.h5", {}),
+    "int16x8_mobilenet_v2": (ONNX / "mobilenet_v2.onnx", "int16x8"), "int16x8_inception": (ONNX / "inception.onnx", "int16x8"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +43,34 @@ def run_model(tmp_path_factory):
     return exe
 
 
-def _blob(name, path, key, tmp_path):
-    if key is None and name == "digits":
-        calib = EX / "digits_calib.npz"
+def _data(path):
+    name = "digits" if path.parent == EX else path.stem
+    if path.parent == EX:
+        z = np.load(EX / "digits_calib.npz")
+        calib = test = z[list(z.keys())[0]]
     else:
-        z = np.load(str(path).rsplit(".", 1)[0] + "_data.npz")
-        calib = z[key or list(z.keys())[0]][:32]
-    return tinycnn.convert(path, calib=calib, output=tmp_path / f"{name}.tcnn")
+        z = np.load(path.parent / f"{name}_data.npz")
+        calib = z["x_calib"] if "x_calib" in z else z[list(z.keys())[0]]
+        test = z["x_test"] if "x_test" in z else calib
+    return calib[:64], test[:3]
+
+
+def _blob(name, tmp_path):
+    path, opts = MODELS[name]
+    calib, test = _data(path)
+    if opts == "int16x8":  # all wideable layers 16x8 (tinycnn/quant/int16x8.py)
+        from tinycnn.blob.writer import write_blob
+        from tinycnn.convert import import_model, to_nhwc
+        from tinycnn.quant.calibrate import calibrate
+        from tinycnn.quant.int8 import QuantConfig, quantize_int8
+        from tinycnn.quant.int16x8 import wideable_layers, widen_int16x8
+        g = import_model(path)
+        obs = calibrate(g, [to_nhwc(g, calib)])
+        q8 = quantize_int8(g, obs, QuantConfig())
+        blob = write_blob(widen_int16x8(q8, g, obs, wideable_layers(q8)), tmp_path / f"{name}.tcnn")
+    else:
+        blob = tinycnn.convert(path, calib=calib, output=tmp_path / f"{name}.tcnn", **opts)
+    return blob, test
 
 
 def _run_c(exe, blob, xs, tmp_path):
@@ -48,34 +81,60 @@ def _run_c(exe, blob, xs, tmp_path):
     return r, np.fromfile(tmp_path / "out.bin", np.uint8) if r.returncode == 0 else None
 
 
-@pytest.mark.parametrize("name, path, key", MODELS, ids=[m[0] for m in MODELS])
-def test_host_build_is_bit_exact_with_the_python_runtime(run_model, name, path, key, tmp_path):
-    blob = _blob(name, path, key, tmp_path)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_host_build_is_bit_exact_with_the_python_runtime(run_model, name, tmp_path):
+    from tinycnn.convert import to_nhwc
+    blob, test = _blob(name, tmp_path)
     m = tinycnn.load(blob)
     g = m.graph
     rng = np.random.default_rng(7)
-    xs = [rng.integers(-128, 128, (6,) + tuple(g.tensors[i].shape[1:])).astype(g.tensors[i].dtype) for i in g.inputs]
+    xs = []
+    for k, t in enumerate(g.tensors[i] for i in g.inputs):
+        info = np.iinfo(t.dtype)
+        noise = rng.integers(info.min, info.max + 1, (3,) + tuple(t.shape[1:])).astype(t.dtype)
+        real = m.quantize_input(to_nhwc(g, np.asarray(test, np.float32), k), k) if len(g.inputs) == 1 else noise
+        xs.append(np.concatenate([real, noise]))
     ys = m.run_quantized(xs)
     r, got = _run_c(run_model, blob, xs, tmp_path)
     assert r.returncode == 0, r.stderr
-    want = np.concatenate([np.concatenate([y[k].reshape(-1).view(np.uint8) for y in ys]) for k in range(6)])
+    n = len(xs[0])
+    want = np.concatenate([np.concatenate([y[k].reshape(-1).view(np.uint8) for y in ys]) for k in range(n)])
     assert len(np.unique(want)) > 3  # outputs vary
     np.testing.assert_array_equal(got, want)
-    planned = int(r.stdout.split("arena=")[1].split()[0])
+    # the arena the runtime needs is the plan stored in the blob (firmware_sim's planner, batch 1)
     from firmware_sim.device import buffer_sizes
     from firmware_sim.memory_plan import plan_graph
+    planned = int(r.stdout.split("arena=")[1].split()[0])
     assert planned == plan_graph(g, buffer_sizes(g)).arena_bytes
+    assert 0 < int(r.stdout.split("high_water=")[1]) <= planned
 
 
 def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):
-    blob = _blob("digits", EX / "digits_cnn.onnx", None, tmp_path)
+    blob, _ = _blob("digits_example", tmp_path)
     raw = bytearray(blob.read_bytes())
-    raw[300] ^= 0x40
-    bad = tmp_path / "bad.tcnn"
-    bad.write_bytes(bytes(raw))
     x = np.zeros((1, 16, 16, 1), np.int8)
-    r, _ = _run_c(run_model, bad, [x], tmp_path)
-    assert r.returncode == 3 and "checksum" in r.stderr
-    bad.write_bytes(bytes(raw[:-5]))
-    r, _ = _run_c(run_model, bad, [x], tmp_path)
-    assert r.returncode == 3 and "size" in r.stderr
+    for damage, code, message in ((lambda r: r.__setitem__(300, r[300] ^ 0x40), 3, "checksum"),
+                                  (lambda r: r.__delitem__(slice(-5, None)), 3, "size"),
+                                  (lambda r: r.__setitem__(slice(4, 6), b"\x02\x00"), 3, "version")):
+        bad = bytearray(raw)
+        damage(bad)
+        (tmp_path / "bad.tcnn").write_bytes(bytes(bad))
+        r, _ = _run_c(run_model, tmp_path / "bad.tcnn", [x], tmp_path)
+        assert r.returncode == code and message in r.stderr, r.stderr
+
+
+def test_a_lying_record_with_a_valid_crc_is_refused(run_model, tmp_path, monkeypatch):
+    """A blob written by our own writer (CRC right) whose conv stride is 0, or whose output shape
+    does not follow from its inputs, is refused by tcnn_init: no kernel runs on it."""
+    from tinycnn.blob.reader import read_blob
+    from tinycnn.blob.writer import graph_to_bytes
+    from tinycnn.ir import Op
+    blob, _ = _blob("digits_example", tmp_path)
+    x = np.zeros((1, 16, 16, 1), np.int8)
+    for corrupt in (lambda n, g: n.attrs.__setitem__("stride", [0, 1]),
+                    lambda n, g: setattr(g.tensors[n.outputs[0]], "shape", (-1, 3, 3, 16))):
+        g = read_blob(blob)
+        corrupt(next(n for n in g.nodes if n.op == Op.CONV_2D), g)
+        (tmp_path / "bad.tcnn").write_bytes(graph_to_bytes(g))
+        r, _ = _run_c(run_model, tmp_path / "bad.tcnn", [x], tmp_path)
+        assert r.returncode == 3 and "tcnn_init" in r.stderr, r.stderr
