@@ -138,3 +138,40 @@ def test_a_lying_record_with_a_valid_crc_is_refused(run_model, tmp_path, monkeyp
         (tmp_path / "bad.tcnn").write_bytes(graph_to_bytes(g))
         r, _ = _run_c(run_model, tmp_path / "bad.tcnn", [x], tmp_path)
         assert r.returncode == 3 and "tcnn_init" in r.stderr, r.stderr
+
+
+def test_export_c_project_builds_and_runs_on_the_host(tmp_path):
+    """`tinycnn export-c BLOB -o DIR` writes a self-contained project; `make -C DIR TARGET=host`
+    builds it and the program prints the same outputs as the Python runtime (zero input)."""
+    from tinycnn.cli import main
+    blob, _ = _blob("digits_example", tmp_path)
+    proj = tmp_path / "proj"
+    assert main(["export-c", str(blob), "-o", str(proj)]) == 0
+    assert "extern const uint8_t model_blob[" in (proj / "model_data.h").read_text()
+    assert (proj / "tcnn" / "tcnn.h").exists() and (proj / "model_data.c").exists()
+    r = subprocess.run(["make", "-C", str(proj), "TARGET=host"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = subprocess.run([str(proj / "build" / "host" / "model")], capture_output=True, text=True, check=True).stdout
+    values = [int(v) for v in out.splitlines()[1:-1]]
+    m = tinycnn.load(blob)
+    x = np.zeros((1,) + tuple(m.graph.tensors[m.graph.inputs[0]].shape[1:]), np.int8)
+    assert values == m.run_quantized([x])[0].reshape(-1).tolist()
+
+
+def test_runtime_compiles_for_cortex_m_without_floating_point(tmp_path):
+    """arm-none-eabi-gcc (installed by the Makefile) builds the runtime for Cortex-M0 (no DSP),
+    M4 (DSP) and M55 (MVE) with -Wall -Werror, and the objects call no soft-float helper
+    (__aeabi_f*/d*): no floating point on any path."""
+    gcc = shutil.which("arm-none-eabi-gcc")
+    assert gcc, "arm-none-eabi-gcc is part of the test environment (Debian: gcc-arm-none-eabi)"
+    sources = [RUNTIME / "tcnn_runtime.c", *sorted((RUNTIME / "kernels").glob("*.c"))]
+    for cpu in ("cortex-m0", "cortex-m4", "cortex-m55"):
+        objs = []
+        for src in sources:
+            obj = tmp_path / f"{src.stem}.{cpu}.o"
+            subprocess.run([gcc, f"-mcpu={cpu}", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                            "-I", str(RUNTIME), "-c", str(src), "-o", str(obj)], check=True)
+            objs.append(str(obj))
+        syms = subprocess.run([gcc.replace("gcc", "nm"), "-u", *objs], capture_output=True, text=True, check=True).stdout
+        floats = [s for s in syms.split() if s.startswith(("__aeabi_f", "__aeabi_d", "__aeabi_i2f", "__aeabi_l2d"))]
+        assert not floats, (cpu, floats)
