@@ -42,9 +42,24 @@ def _tensor_defines(prefix, graph, names) -> list:
     return lines
 
 
-def _stored_arena(data: bytes) -> int:
-    from tinycnn.blob.reader import arena_offsets
-    return arena_offsets(data)[1]
+def c_runtime_arena_bytes(data: bytes) -> int:
+    """What tcnn_arena_required() returns for a blob: the stored arena plan (16-byte aligned) plus
+    the kernels' scratch, the largest over ops of 4 K bytes (int8 CONV_2D with int8 weights, one
+    group: two int16 im2col columns) and 2 K bytes (int8 FULLY_CONNECTED with int8 weights)."""
+    from tinycnn.blob.reader import arena_offsets, graph_from_bytes
+    from tinycnn.ir import Op
+    g = graph_from_bytes(data)
+    scratch = 0
+    for n in g.nodes:
+        if n.op not in (Op.CONV_2D, Op.FULLY_CONNECTED) or n.attrs.get("kernel_variant") or len(n.inputs) < 2:
+            continue
+        x, w, y = g.tensors[n.inputs[0]], g.tensors[n.inputs[1]], g.tensors[n.outputs[0]]
+        if (x.dtype, w.dtype, y.dtype) != ("int8",) * 3 or (n.op == Op.CONV_2D and n.attrs.get("groups", 1) != 1):
+            continue
+        k = int(np.prod(w.shape[1:]))
+        scratch = max(scratch, (4 if n.op == Op.CONV_2D else 2) * k)
+    arena = arena_offsets(data)[1]
+    return -(-arena // 16) * 16 + -(-scratch // 16) * 16
 
 
 def export_c(blob_path, output, name=None, alignment=16) -> Path:
@@ -65,7 +80,7 @@ def export_c(blob_path, output, name=None, alignment=16) -> Path:
              "/* tensor arena the firmware_sim plan needs (activations + scratch, batch 1) */",
              f"#define {macro}_ARENA_BYTES {arena}u",
              "/* arena the C runtime needs: the plan stored in the blob (tcnn_arena_required) */",
-             f"#define {macro}_RUNTIME_ARENA_BYTES {_stored_arena(data)}u",
+             f"#define {macro}_RUNTIME_ARENA_BYTES {c_runtime_arena_bytes(data)}u",
              f"#define {macro}_ALIGNMENT {alignment}", ""]
     lines += _tensor_defines(f"{macro}_INPUT", graph, graph.inputs) + [""]
     lines += _tensor_defines(f"{macro}_OUTPUT", graph, graph.outputs) + [""]

@@ -43,6 +43,21 @@ def run_model(tmp_path_factory):
     return exe
 
 
+@pytest.fixture(scope="session")
+def run_model_dsp(tmp_path_factory):
+    """run_model for Armv7 Thumb-2 with the DSP extension (__ARM_FEATURE_DSP: the SMLAD/SXTB16
+    kernels of Armv7E-M), newlib semihosting, run by qemu-arm (user mode)."""
+    gcc, qemu = shutil.which("arm-none-eabi-gcc"), shutil.which("qemu-arm")
+    assert gcc and qemu, "arm-none-eabi-gcc and qemu-arm are part of the test environment (make c-toolchain)"
+    elf = tmp_path_factory.mktemp("c_runtime_dsp") / "run_model.elf"
+    sources = [ROOT / "tests" / "c" / "run_model.c", RUNTIME / "tcnn_runtime.c", *sorted((RUNTIME / "kernels").glob("*.c"))]
+    subprocess.run([gcc, "-mcpu=cortex-a7", "-mthumb", "-mfloat-abi=soft", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                    "--specs=rdimon.specs", "-I", str(RUNTIME), "-o", str(elf), *map(str, sources)], check=True)
+    dump = subprocess.run([gcc.replace("gcc", "objdump"), "-d", str(elf)], capture_output=True, text=True).stdout
+    assert "smlad" in dump and "sxtb16" in dump
+    return [qemu, str(elf)]
+
+
 def _data(path):
     name = "digits" if path.parent == EX else path.stem
     if path.parent == EX:
@@ -76,9 +91,46 @@ def _blob(name, tmp_path):
 def _run_c(exe, blob, xs, tmp_path):
     n = len(xs[0])
     (tmp_path / "in.bin").write_bytes(b"".join(x[k].tobytes() for k in range(n) for x in xs))
-    r = subprocess.run([str(exe), str(blob), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
-                       capture_output=True, text=True)
+    if isinstance(exe, list):  # qemu-arm: semihosting passes a short command line; run in tmp_path
+        shutil.copy(exe[1], tmp_path / "m.elf")
+        shutil.copy(blob, tmp_path / "m.tcnn")
+        r = subprocess.run([exe[0], "m.elf", "m.tcnn", "in.bin", "out.bin"], capture_output=True, text=True, cwd=tmp_path)
+    else:
+        r = subprocess.run([str(exe), str(blob), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
+                           capture_output=True, text=True)
     return r, np.fromfile(tmp_path / "out.bin", np.uint8) if r.returncode == 0 else None
+
+
+def _inputs(m, test):
+    from tinycnn.convert import to_nhwc
+    g = m.graph
+    rng = np.random.default_rng(7)
+    xs = []
+    for k, t in enumerate(g.tensors[i] for i in g.inputs):
+        info = np.iinfo(t.dtype)
+        noise = rng.integers(info.min, info.max + 1, (3,) + tuple(t.shape[1:])).astype(t.dtype)
+        real = m.quantize_input(to_nhwc(g, np.asarray(test, np.float32), k), k) if len(g.inputs) == 1 else noise
+        xs.append(np.concatenate([real, noise]))
+    return xs
+
+
+def _expected(m, xs):
+    ys = m.run_quantized(xs)
+    want = np.concatenate([np.concatenate([y[k].reshape(-1).view(np.uint8) for y in ys]) for k in range(len(xs[0]))])
+    assert len(np.unique(want)) > 3  # outputs vary
+    return want
+
+
+@pytest.mark.parametrize("name", ["digits_example", "onnx_resnet", "onnx_mobilenet_v3", "tflite_ds_cnn_kws",
+                                  "tflite_legacy_uint8", "int16x8_inception", "bnn"])
+def test_dsp_build_is_bit_exact_with_the_python_runtime(run_model_dsp, name, tmp_path):
+    """The SMLAD/SXTB16 conv, 1x1, depthwise and FC paths give the portable kernels' sums."""
+    blob, test = _blob(name, tmp_path)
+    m = tinycnn.load(blob)
+    xs = _inputs(m, test)
+    r, got = _run_c(run_model_dsp, blob, xs, tmp_path)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(got, _expected(m, xs))
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -101,12 +153,15 @@ def test_host_build_is_bit_exact_with_the_python_runtime(run_model, name, tmp_pa
     want = np.concatenate([np.concatenate([y[k].reshape(-1).view(np.uint8) for y in ys]) for k in range(n)])
     assert len(np.unique(want)) > 3  # outputs vary
     np.testing.assert_array_equal(got, want)
-    # the arena the runtime needs is the plan stored in the blob (firmware_sim's planner, batch 1)
+    # the arena the runtime needs: the plan stored in the blob (firmware_sim's planner, batch 1)
+    # plus the kernels' scratch, as export-c computes it for the project's static arena
     from firmware_sim.device import buffer_sizes
+    from firmware_sim.export_c import c_runtime_arena_bytes
     from firmware_sim.memory_plan import plan_graph
-    planned = int(r.stdout.split("arena=")[1].split()[0])
-    assert planned == plan_graph(g, buffer_sizes(g)).arena_bytes
-    assert 0 < int(r.stdout.split("high_water=")[1]) <= planned
+    required = int(r.stdout.split("arena=")[1].split()[0])
+    assert required == c_runtime_arena_bytes(blob.read_bytes())
+    assert plan_graph(g, buffer_sizes(g)).arena_bytes <= required
+    assert 0 < int(r.stdout.split("high_water=")[1]) <= required
 
 
 def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):

@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   }
 done:
   fclose(in); fclose(out);
-  printf("arena=%zu high_water=%zu\n", tcnn_arena_required(blob, (size_t)n), tcnn_arena_high_water(&m));
+  printf("arena=%lu high_water=%lu\n", (unsigned long)tcnn_arena_required(blob, (size_t)n),
+         (unsigned long)tcnn_arena_high_water(&m));
   return 0;
 }

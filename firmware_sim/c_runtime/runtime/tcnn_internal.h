@@ -97,6 +97,10 @@ int tcnn_fc_s8_w16(const tcnn_op_args *a);
 int tcnn_conv_s16(const tcnn_op_args *a);
 int tcnn_depthwise_s16(const tcnn_op_args *a);
 int tcnn_fc_s16(const tcnn_op_args *a);
+/* Armv7E-M DSP paths (tcnn_s8_dsp.c) */
+int tcnn_conv_s8_dsp(const tcnn_op_args *a, int16_t *scratch);
+int tcnn_fc_s8_dsp(const tcnn_op_args *a, int16_t *scratch);
+int tcnn_depthwise_s8_dsp(const tcnn_op_args *a);
 /* dtype-generic ops (tcnn_generic.c) */
 int tcnn_pool(const tcnn_op_args *a, int is_max);
 int tcnn_mean(const tcnn_op_args *a);

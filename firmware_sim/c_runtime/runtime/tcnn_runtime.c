@@ -445,16 +445,45 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
   return TCNN_OK;
 }
 
+/* Kernel scratch of op i (the same on every target, so one arena size fits all builds):
+ * int8 CONV_2D with int8 weights and one group: two int16 im2col columns (4 K bytes);
+ * int8 FULLY_CONNECTED with int8 weights: one int16 column (2 K bytes). */
+static size_t op_scratch(const tcnn_model *m, int i) {
+  const int32_t *o = m->ops + i * TCNN_OP_WORDS;
+  if ((o[O_CODE] != TCNN_OP_CONV_2D && o[O_CODE] != TCNN_OP_FULLY_CONNECTED) || o[O_NIN] < 2 || o[O_VARIANT]) return 0;
+  const int32_t tx = m->index[o[O_IN]], tw = m->index[o[O_IN] + 1], ty = m->index[o[O_OUT]];
+  if (tx < 0 || tw < 0) return 0;
+  const int32_t *x = tcnn_tensor(m, tx), *w = tcnn_tensor(m, tw), *y = tcnn_tensor(m, ty);
+  if (x[T_DTYPE] != TCNN_DT_INT8 || w[T_DTYPE] != TCNN_DT_INT8 || y[T_DTYPE] != TCNN_DT_INT8) return 0;
+  const int64_t k = w[T_RANK] >= 2 ? tensor_elems(w) / w[T_SHAPE] : 0;
+  if (o[O_CODE] == TCNN_OP_FULLY_CONNECTED) return (size_t)(2 * k);
+  const int32_t *f = record(m, i);
+  if (has(f, TCNN_CONV_2D_GROUPS_BIT) && f[TCNN_CONV_2D_GROUPS] != 1) return 0;
+  return (size_t)(4 * k);
+}
+
+static size_t scratch_bytes(const tcnn_model *m) {
+  size_t s = 0;
+  for (int i = 0; i < m->n_ops; i++) if (op_scratch(m, i) > s) s = op_scratch(m, i);
+  return (s + 15) & ~(size_t)15;
+}
+
+static size_t arena_total(const tcnn_model *m) { return (((size_t)m->arena_bytes + 15) & ~(size_t)15) + m->scratch_bytes; }
+
 size_t tcnn_arena_required(const uint8_t *blob, size_t blob_size) {
   tcnn_model m;
-  return parse(&m, blob, blob_size) == TCNN_OK ? (size_t)m.arena_bytes : 0;
+  if (parse(&m, blob, blob_size) != TCNN_OK) return 0;
+  m.scratch_bytes = scratch_bytes(&m);
+  return arena_total(&m);
 }
 
 int tcnn_init(tcnn_model *m, const uint8_t *blob, size_t blob_size, uint8_t *arena, size_t arena_size) {
   int err = parse(m, blob, blob_size);
   if (err) return err;
-  if (!arena || arena_size < (size_t)m->arena_bytes || ((uintptr_t)arena) % 4) return TCNN_E_ARENA;
+  m->scratch_bytes = scratch_bytes(m);
+  if (!arena || arena_size < arena_total(m) || ((uintptr_t)arena) % 4) return TCNN_E_ARENA;
   m->arena = arena; m->arena_size = arena_size;
+  m->scratch = (int16_t *)(arena + (((size_t)m->arena_bytes + 15) & ~(size_t)15));
   for (int i = 0; i < m->n_ops; i++) {
     tcnn_op_args a;
     if ((err = prepare(m, i, &a)) != TCNN_OK) return err;
@@ -518,10 +547,30 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     const int s16 = a.out_dtype == TCNN_DT_INT16, w16 = a.in_dtype[1] == TCNN_DT_INT16;
     switch (code) {
     case TCNN_OP_CONV_2D:
-      err = a.out_dtype == TCNN_DT_UINT32 ? tcnn_conv_to_packed(&a) : s16 ? tcnn_conv_s16(&a) : w16 ? tcnn_conv_s8_w16(&a) : tcnn_conv_s8(&a);
+      if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
+      else if (s16) err = tcnn_conv_s16(&a);
+      else if (w16) err = tcnn_conv_s8_w16(&a);
+#if defined(__ARM_FEATURE_DSP)
+      else if (op_scratch(m, i)) err = tcnn_conv_s8_dsp(&a, m->scratch);
+#endif
+      else err = tcnn_conv_s8(&a);
       break;
-    case TCNN_OP_DEPTHWISE_CONV_2D: err = s16 ? tcnn_depthwise_s16(&a) : w16 ? tcnn_depthwise_s8_w16(&a) : tcnn_depthwise_s8(&a); break;
-    case TCNN_OP_FULLY_CONNECTED: err = s16 ? tcnn_fc_s16(&a) : w16 ? tcnn_fc_s8_w16(&a) : tcnn_fc_s8(&a); break;
+    case TCNN_OP_DEPTHWISE_CONV_2D:
+      if (s16) err = tcnn_depthwise_s16(&a);
+      else if (w16) err = tcnn_depthwise_s8_w16(&a);
+#if defined(__ARM_FEATURE_DSP)
+      else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
+#endif
+      else err = tcnn_depthwise_s8(&a);
+      break;
+    case TCNN_OP_FULLY_CONNECTED:
+      if (s16) err = tcnn_fc_s16(&a);
+      else if (w16) err = tcnn_fc_s8_w16(&a);
+#if defined(__ARM_FEATURE_DSP)
+      else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);
+#endif
+      else err = tcnn_fc_s8(&a);
+      break;
     case TCNN_OP_MAX_POOL_2D: err = tcnn_pool(&a, 1); break;
     case TCNN_OP_AVERAGE_POOL_2D: err = tcnn_pool(&a, 0); break;
     case TCNN_OP_MEAN: err = tcnn_mean(&a); break;
@@ -547,6 +596,12 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       break;
     default: err = TCNN_E_UNSUPPORTED;
     }
+#if defined(__ARM_FEATURE_DSP)
+    if (op_scratch(m, i)) {
+      const size_t scratch_top = (size_t)((uint8_t *)m->scratch - m->arena) + op_scratch(m, i);
+      if (scratch_top > m->high_water) m->high_water = scratch_top;
+    }
+#endif
     if (hook) hook(ctx, i, 1);
     if (err) return err;
   }
