@@ -162,6 +162,10 @@ def test_host_build_is_bit_exact_with_the_python_runtime(run_model, name, tmp_pa
     assert required == c_runtime_arena_bytes(blob.read_bytes())
     assert plan_graph(g, buffer_sizes(g)).arena_bytes <= required
     assert 0 < int(r.stdout.split("high_water=")[1]) <= required
+    # per-op name (debug section), type and MACs, as the Python side sees them
+    from tinycnn.costs import node_macs
+    ops = r.stdout.split("ops=")[1].split("\n")[0].split(",")
+    assert ops == [f"{n.name}:{n.op.value}:{node_macs(g, n)}" for n in g.nodes]
 
 
 def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):
@@ -176,6 +180,15 @@ def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):
         (tmp_path / "bad.tcnn").write_bytes(bytes(bad))
         r, _ = _run_c(run_model, tmp_path / "bad.tcnn", [x], tmp_path)
         assert r.returncode == code and message in r.stderr, r.stderr
+
+
+def test_stripped_blob_has_no_op_names_in_c(run_model, tmp_path):
+    from tinycnn.blob.writer import strip_blob
+    blob, _ = _blob("digits_example", tmp_path)
+    strip_blob(blob)
+    r, _ = _run_c(run_model, blob, [np.zeros((1, 16, 16, 1), np.int8)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("ops=")[1].startswith(":CONV_2D:")
 
 
 def test_a_lying_record_with_a_valid_crc_is_refused(run_model, tmp_path, monkeypatch):

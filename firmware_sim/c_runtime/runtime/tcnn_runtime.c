@@ -616,6 +616,20 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
 int tcnn_num_ops(const tcnn_model *m) { return m->n_ops; }
 const char *tcnn_op_type_name(int op_code) { return (op_code >= 0 && op_code < TCNN_NUM_OP_CODES) ? op_names[op_code] : "?"; }
 int tcnn_op_code(const tcnn_model *m, int i) { return (i >= 0 && i < m->n_ops) ? m->ops[i * TCNN_OP_WORDS + O_CODE] : -1; }
-const char *tcnn_op_name(const tcnn_model *m, int i) { (void)m; (void)i; return ""; }
+/* debug section: JSON, NUL, then one NUL-terminated name per op; "" when stripped or malformed */
+const char *tcnn_op_name(const tcnn_model *m, int i) {
+  const int32_t *h = (const int32_t *)m->blob;
+  const int32_t off = h[5 + 2 * TCNN_SEC_DEBUG], size = h[6 + 2 * TCNN_SEC_DEBUG];
+  if (i < 0 || i >= m->n_ops || size <= 0) return "";
+  const char *p = (const char *)m->blob + off, *end = p + size;
+  while (p < end && *p) p++;  /* skip the JSON document */
+  for (int k = 0; p < end; k++) {
+    const char *name = ++p;
+    while (p < end && *p) p++;
+    if (p >= end) return "";  /* unterminated */
+    if (k == i) return name;
+  }
+  return "";
+}
 uint32_t tcnn_op_macs(const tcnn_model *m, int i) { return (i >= 0 && i < m->n_ops) ? (uint32_t)m->ops[i * TCNN_OP_WORDS + O_MACS] : 0; }
 size_t tcnn_arena_high_water(const tcnn_model *m) { return m->high_water; }
