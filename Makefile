@@ -42,7 +42,13 @@ demo: $(STAMP)
 	@echo; echo "== will it fit, and how fast? (firmware simulation on a Cortex-M4, STM32L4-class) =="
 	$(BIN)/tinycnn simulate $(OUT)/digits_cnn.tcnn --target cortex-m4 --plot $(OUT)/digits_cnn_cortex-m4.png
 
-test: $(STAMP) $(REF_STAMP) $(MPY_STAMP)
+# C runtime tests: Cortex-M cross compiler + newlib, and qemu-arm (user mode) to run the DSP build
+C_TOOLS := /usr/bin/arm-none-eabi-gcc /usr/bin/qemu-arm
+$(C_TOOLS):
+	apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user || \
+	  { apt-get update && apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; }
+
+test: $(STAMP) $(REF_STAMP) $(C_TOOLS) $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider

@@ -33,6 +33,12 @@ int main(int argc, char **argv) {
   }
 done:
   fclose(in); fclose(out);
-  printf("arena=%zu high_water=%zu\n", tcnn_arena_required(blob, (size_t)n), tcnn_arena_high_water(&m));
+  printf("ops=");
+  for (int i = 0; i < tcnn_num_ops(&m); i++)
+    printf("%s%s:%s:%lu", i ? "," : "", tcnn_op_name(&m, i), tcnn_op_type_name(tcnn_op_code(&m, i)),
+           (unsigned long)tcnn_op_macs(&m, i));
+  printf("\n");
+  printf("arena=%lu high_water=%lu\n", (unsigned long)tcnn_arena_required(blob, (size_t)n),
+         (unsigned long)tcnn_arena_high_water(&m));
   return 0;
 }

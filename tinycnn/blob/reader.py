@@ -93,8 +93,9 @@ class _Blob:
         off, size = self.sec[name]
         if size == 0:
             return {}
+        raw = bytes(self.buf[off:off + size])
         try:
-            doc = json.loads(bytes(self.buf[off:off + size]))
+            doc = json.loads(raw.split(b"\0", 1)[0])  # debug: JSON, NUL, op names (for C runtimes)
         except (ValueError, RecursionError) as exc:
             raise BlobError(f"{self.path}: {name} section is not valid JSON") from exc
         if not isinstance(doc, dict) or _depth(doc) > MAX_JSON_DEPTH:

@@ -203,7 +203,7 @@ def graph_to_bytes(graph: Graph, strip: bool = False) -> bytes:
     dump = lambda d: json.dumps(d, default=_json_default, separators=(",", ":")).encode()  # noqa: E731
     sections = [b"".join(tensor_records), b"".join(op_records), bytes(sec.records), b"".join(sec.arrays),
                 struct.pack(f"<{len(sec.index)}i", *sec.index), bytes(sec.quant), bytes(sec.payload),
-                dump(host), b"" if strip else dump(debug)]
+                dump(host), b"" if strip else _debug_section(dump(debug), debug["ops"])]
     counts = [len(tensor_records), len(op_records), len(sec.records), len(sec.arrays), len(sec.index),
               len(sec.quant), len(sec.payload), len(sections[7]), len(sections[8])]
     offsets_, pos, body = [], F.HEADER_SIZE, b""
@@ -220,6 +220,11 @@ def graph_to_bytes(graph: Graph, strip: bool = False) -> bytes:
     header = F.HEADER.pack(F.MAGIC, F.VERSION, F.HEADER_SIZE, total, crc, 0 if strip else F.FLAG_HAS_DEBUG,
                            *table, arena_bytes, len(graph.inputs), in_off, len(graph.outputs), out_off, 0)
     return header + body
+
+
+def _debug_section(doc: bytes, op_names) -> bytes:
+    """The JSON document, a NUL, then every op name NUL-terminated (what tcnn_op_name returns)."""
+    return doc + b"\0" + b"".join(name.encode() + b"\0" for name in op_names)
 
 
 def _quant_json(q) -> dict:

@@ -29,7 +29,9 @@ typedef struct tcnn_model {
   const uint8_t *records, *payload, *quant;
   int32_t n_tensors, n_ops, n_arrays, n_index;
   int32_t n_inputs, inputs, n_outputs, outputs;
-  int32_t arena_bytes;
+  int32_t arena_bytes;          /* the planned activations (stored in the blob) */
+  size_t scratch_bytes;         /* kernel scratch after them (im2col columns of the DSP/MVE paths) */
+  int16_t *scratch;
   size_t high_water;
 } tcnn_model;
 
