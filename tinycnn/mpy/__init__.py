@@ -22,14 +22,14 @@ MODULE_NAME = "tinycnn_mp"
 
 def _layout_literal() -> str:
     from tinycnn.blob import format as F
-    fields = {op: tuple(F.field_layout(op)) for op in F.OP_CODES}
+    fields = {op: " ".join(f"{name}:{kind}" for name, kind in F.OP_FIELDS[op]) for op in F.OP_CODES}
     lines = [f"_BLOB_VERSION = {F.VERSION}", f"_HEADER = {F.HEADER.format!r}", f"_HEADER_SIZE = {F.HEADER_SIZE}",
              f"_DTYPES = {tuple(F.DTYPE_NAMES)!r}",
              f"_OP_CODES = {tuple(F.OP_CODES)!r}",
              f"_VARIANTS = {tuple(F.KERNEL_VARIANTS)!r}",
              "_ENUMS = {" + ", ".join(f"{k!r}: {tuple(v)!r}" for k, v in F.ENUMS.items()) + "}",
-             "_RECORD_WORDS = {" + ", ".join(f"{op!r}: {F.record_words(op)}" for op in F.OP_CODES) + "}",
-             "_OP_FIELDS = {"]
+             f"_KIND_WORDS = {dict(F.KIND_WORDS)!r}",
+             "_OP_FIELDS = {  # op: 'name:kind ...' in record order (word 0 is the presence mask)"]
     for op, layout in fields.items():
         lines.append(f"    {op!r}: {layout!r},")
     lines.append("}")

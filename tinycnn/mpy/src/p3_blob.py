@@ -11,7 +11,16 @@ _SECTIONS = ("tensors", "ops", "records", "arrays", "index", "quant", "payload",
 _UNIT = {"tensors": 64, "ops": 40, "arrays": 32, "index": 4}
 _ITEMSIZE = {"float32": 4, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "uint32": 4,
              "uint64": 8}
-_KIND_WORDS = {"i": 1, "i2": 2, "i4": 4, "v6": 7, "m6": 13, "b": 1, "a": 1}
+
+
+def _layout(op):
+    """[(name, kind, word offset)] of an op's fixed record, and the record's length in words."""
+    out, pos = [], 1
+    for field in _OP_FIELDS[op].split():
+        name, kind = field.split(":", 1)
+        out.append((name, kind, pos))
+        pos += _KIND_WORDS[kind]
+    return out, pos
 
 
 class BlobError(ValueError):
@@ -101,7 +110,7 @@ class _Reader:
         return self.payload(r[0], r[1], r[2], tuple(r[4:4 + r[3]]), where)
 
     def fields(self, op, off, size, where):
-        layout, words = _OP_FIELDS[op], _RECORD_WORDS[op]
+        layout, words = _layout(op)
         r_off, r_size = self.sec["records"]
         if size != 4 * words or off < 0 or off % 4 or off + size > r_size:
             self.fail("%s: record does not fit the %s layout or the records section" % (where, op))
