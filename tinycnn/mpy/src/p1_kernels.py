@@ -50,26 +50,27 @@ def _conv(x, xo, w, wo, b, g, groups, in_off, r, o, oo, patch):
                 oo += mult
 
 
+def _taps(start, step, k, size):
+    """[k0, k1): the kernel taps whose input position start + t * step lies in [0, size)."""
+    k0 = 0
+    while k0 < k and start + k0 * step < 0:
+        k0 += 1
+    k1 = k
+    while k1 > k0 and start + (k1 - 1) * step >= size:
+        k1 -= 1
+    return k0, k1
+
+
 def _dwconv(x, xo, w, wo, b, g, dm, in_off, r, o, oo):
     ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl = g
     kind, mult, shift, out_off, lo, hi = r
     mbqm = _mbqm64 if kind == 1 else _mbqm
     for oy in range(oh):
         y0 = oy * sh - pt
-        ky0 = 0
-        while y0 + ky0 * dh < 0:
-            ky0 += 1
-        ky1 = kh
-        while ky1 > ky0 and y0 + (ky1 - 1) * dh >= ih:
-            ky1 -= 1
+        ky0, ky1 = _taps(y0, dh, kh, ih)
         for ox in range(ow):
             x0 = ox * sw - pl
-            kx0 = 0
-            while x0 + kx0 * dw < 0:
-                kx0 += 1
-            kx1 = kw
-            while kx1 > kx0 and x0 + (kx1 - 1) * dw >= iw:
-                kx1 -= 1
+            kx0, kx1 = _taps(x0, dw, kw, iw)
             for c in range(cout):
                 acc = b[c]
                 ci = xo + c // dm
