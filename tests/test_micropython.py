@@ -142,7 +142,7 @@ def _mp_script(tmp_path, blob_bytes, code):
     """Run `code` in MicroPython with tinycnn_mp importable and the blob at /mpy/model.tcnn."""
     from tinycnn.mpy import module_source
     from tinycnn.mpy.host import DRIVER, micropython_mjs
-    (tmp_path / "in").mkdir()
+    (tmp_path / "in").mkdir(parents=True)
     (tmp_path / "in" / "tinycnn_mp.py").write_text(module_source())
     (tmp_path / "in" / "model.tcnn").write_bytes(blob_bytes)
     (tmp_path / "main.py").write_text('import sys\nsys.path.insert(0, "/mpy")\nimport tinycnn_mp\n'
@@ -205,3 +205,37 @@ def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
                  "--march", march]) == 0
     mpy = (tmp_path / "tinycnn_mp.mpy").read_bytes()
     assert mpy[:1] == b"M" and len(mpy) > 10000
+
+
+def test_board_refuses_float_blob_and_inconsistent_shapes(tmp_path, onnx_dir):
+    """A float32 blob is refused at load with a message; so is a blob whose (CRC-valid) conv
+    record says a stride its declared output shape does not follow from."""
+    import struct
+
+    from tinycnn.blob import format as F
+    src, shape = onnx_dir[sorted(onnx_dir)[0]]
+    float_blob = tinycnn.convert(src, scheme="float32", output=tmp_path / "f.tcnn")
+    out = _mp_script(tmp_path / "a", float_blob.read_bytes(), """
+try:
+    tinycnn_mp.load("/mpy/model.tcnn")
+except tinycnn_mp.BlobError as e:
+    print("REFUSED", e)""")
+    assert "REFUSED" in out and "float32" in out and "--scheme int8" in out, out
+
+    blob = bytearray(tinycnn.convert(ROOT / "examples" / "digits_cnn.onnx",
+                                     calib=np.load(ROOT / "examples" / "digits_calib.npz")["x"][:32],
+                                     output=tmp_path / "d.tcnn").read_bytes())
+    h = F.HEADER.unpack_from(blob)
+    ops_off, rec_off = h[6 + 2], h[6 + 4]
+    code, _, _, _, _, _, f_off, _, _, _ = F.OP.unpack_from(blob, ops_off)
+    assert F.OP_CODES[code] == "CONV_2D"
+    stride_word = dict((n, p) for n, _, p in F.field_layout("CONV_2D"))["stride"]
+    struct.pack_into("<i", blob, rec_off + f_off + 4 * stride_word, 2)  # first conv: stride 2, output unchanged
+    import zlib
+    struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[F.HEADER_SIZE:])) & 0xFFFFFFFF)
+    out = _mp_script(tmp_path / "b", bytes(blob), """
+try:
+    tinycnn_mp.load("/mpy/model.tcnn")
+except tinycnn_mp.BlobError as e:
+    print("REFUSED", e)""")
+    assert "REFUSED" in out and "output shape" in out, out

@@ -140,6 +140,8 @@ def _mean(x, xo, hw, c_n, in_off, mult, shift, out_off, lo, hi, o, oo):
 def _bcast_index(shape, out_shape):
     """Strides (4-D, 0 where broadcast) of a contiguous operand right-aligned to out_shape."""
     shape = [1] * (4 - len(shape)) + list(shape)
+    if len(shape) != 4 or any(a != b and a != 1 for a, b in zip(shape, out_shape)):
+        return None
     st, acc = [0, 0, 0, 0], 1
     for d in (3, 2, 1, 0):
         st[d] = 0 if shape[d] == 1 and out_shape[d] != 1 else acc

@@ -19,6 +19,12 @@ def _geom(m, node, a, kh, kw):
     if x4[0] != 1:
         m._fail(node, "batch must be 1")
     st, dl, pd = a.get("stride", [1, 1]), a.get("dilation", [1, 1]), a.get("pad", [0, 0, 0, 0])
+    if min(st + dl) < 1 or min(pd) < 0 or kh < 1 or kw < 1:
+        m._fail(node, "stride/dilation must be >= 1 and padding >= 0")
+    for size, k, s_, d, p0, p1, out in ((x4[1], kh, st[0], dl[0], pd[0], pd[2], o4[1]),
+                                        (x4[2], kw, st[1], dl[1], pd[1], pd[3], o4[2])):
+        if (size + p0 + p1 - d * (k - 1) - 1) // s_ + 1 != out:
+            m._fail(node, "output shape %s does not follow from the input %s and the window" % (list(o), list(x)))
     return (x4[1], x4[2], x4[3], o4[1], o4[2], o4[3], kh, kw, st[0], st[1], dl[0], dl[1], pd[0], pd[1])
 
 
@@ -46,8 +52,8 @@ def _b_conv(m, node, a):
     g = _geom(m, node, a, ws[1], ws[2])
     g = g[:5] + (ws[0],) + g[6:]  # output channels (a packed output's last dim counts words)
     groups, patch = a.get("groups", 1), m._patch
-    if ws[3] * groups != g[2]:
-        m._fail(node, "weights do not match the input channels")
+    if ws[3] * groups != g[2] or ws[0] % groups:
+        m._fail(node, "weights do not match the input channels and groups")
     return lambda: _conv(x, xo, w, wo, b, g, groups, in_off, r, o, oo, patch)
 
 
@@ -57,6 +63,8 @@ def _b_dw(m, node, a):
     ws = m._shape(node[2][1])
     g = _geom(m, node, a, ws[0], ws[1])
     dm = a.get("depth_multiplier", 1)
+    if g[2] * dm != g[5] or ws[2] != g[5]:
+        m._fail(node, "channels do not match the depth multiplier and the weights")
     return lambda: _dwconv(x, xo, w, wo, b, g, dm, in_off, r, o, oo)
 
 
@@ -98,6 +106,8 @@ def _elementwise(m, node, fn, q):
     (x1, o1), (x2, o2) = m._in(node[2][0]), m._in(node[2][1])
     s1 = _bcast_index(m._shape(node[2][0]), o4)
     s2 = _bcast_index(m._shape(node[2][1]), o4)
+    if s1 is None or s2 is None:
+        m._fail(node, "input shapes do not broadcast to the output shape")
     o, oo = m._views[node[3][0]]
     return lambda: _binary_elementwise(x1, o1, s1, x2, o2, s2, o4, fn, q, o, oo)
 
