@@ -53,7 +53,12 @@ def run(args):
     xq = quantized_inputs(model, load_inputs(args.input))
     if args.limit:
         xq = xq[:args.limit]
-    outs, stats = run_blob(args.blob, [xq], heap_bytes=_bytes(args.heap))
+    heap = _bytes(args.heap)
+    if len(xq) > 8:
+        import sys
+        print(f"running {len(xq)} samples in MicroPython (interpreted: about a second per 0.5 M MACs; "
+              "--limit N runs fewer)...", file=sys.stderr, flush=True)
+    outs, stats = run_blob(args.blob, [xq], heap_bytes=heap)
     if args.output:
         np.save(args.output, outs[0])
         print(f"wrote {args.output}: shape {outs[0].shape} {outs[0].dtype}")
