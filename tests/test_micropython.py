@@ -239,3 +239,27 @@ try:
 except tinycnn_mp.BlobError as e:
     print("REFUSED", e)""")
     assert "REFUSED" in out and "output shape" in out, out
+
+
+def test_uint8_input_model_bit_exact(digits_blob, tmp_path):
+    """A uint8 graph input (array('B') on the board) feeding the int8 model through a
+    REQUANTIZE (zero point shifted by 128, multiplier 1): a model with two activation dtypes,
+    so one arena per dtype. Equal to the Python runtime, and to the int8 model on x - 128."""
+    from tinycnn.blob.reader import read_blob
+    from tinycnn.blob.writer import write_blob
+    from tinycnn.ir import Node, Op, QuantParams, Tensor
+    g = read_blob(digits_blob)
+    t = g.tensors[g.inputs[0]]
+    zp = int(t.quant.zero_point[0])
+    g.tensors["input_u8"] = Tensor("input_u8", t.shape, "uint8", None,
+                                   QuantParams(t.quant.scale.copy(), np.array([zp + 128], np.int32)))
+    g.nodes.insert(0, Node("to_int8", Op.REQUANTIZE, ["input_u8"], [t.name],
+                           {"input_offset": -(zp + 128), "output_offset": zp, "output_multiplier": 1 << 30,
+                            "output_shift": 1, "kernel_variant": "int16x8", "output_dtype": "int8"}))
+    g.inputs = ["input_u8"]
+    write_blob(g, tmp_path / "u8.tcnn")
+    x = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 1)).astype(np.uint8)
+    want = tinycnn.load(tmp_path / "u8.tcnn").run_quantized([x])[0]
+    np.testing.assert_array_equal(want, tinycnn.load(digits_blob).run_quantized([(x.astype(np.int16) - 128).astype(np.int8)])[0])
+    got, _ = run_blob(tmp_path / "u8.tcnn", [x])
+    np.testing.assert_array_equal(got[0], want)
