@@ -87,16 +87,16 @@ static inline int32_t tcnn_dt_min(int32_t dt) { return dt == TCNN_DT_INT16 ? -32
 static inline int32_t tcnn_dt_max(int32_t dt) { return dt == TCNN_DT_INT16 ? 32767 : (dt == TCNN_DT_UINT8 ? 255 : 127); }
 static inline size_t tcnn_count(const tcnn_shape4 s) { return (size_t)s.n * s.h * s.w * s.c; }
 
-/* int8 (tcnn_s8.c) and 16x8 (tcnn_s16.c) weighted ops */
+/* int8 and 16x8 weighted ops (tcnn_s8.c) */
 int tcnn_conv_s8(const tcnn_op_args *a);
 int tcnn_depthwise_s8(const tcnn_op_args *a);
 int tcnn_fc_s8(const tcnn_op_args *a);
 int tcnn_conv_s8_w16(const tcnn_op_args *a);  /* int16 weights: legacy uint8 TFLite models */
 int tcnn_depthwise_s8_w16(const tcnn_op_args *a);
 int tcnn_fc_s8_w16(const tcnn_op_args *a);
-int tcnn_conv_s16(const tcnn_op_args *a);
-int tcnn_depthwise_s16(const tcnn_op_args *a);
-int tcnn_fc_s16(const tcnn_op_args *a);
+int tcnn_conv_s8_s16(const tcnn_op_args *a);  /* 16x8 */
+int tcnn_depthwise_s8_s16(const tcnn_op_args *a);
+int tcnn_fc_s8_s16(const tcnn_op_args *a);
 /* Armv7E-M DSP paths (tcnn_s8_dsp.c) */
 int tcnn_conv_s8_dsp(const tcnn_op_args *a, int16_t *scratch);
 int tcnn_fc_s8_dsp(const tcnn_op_args *a, int16_t *scratch);

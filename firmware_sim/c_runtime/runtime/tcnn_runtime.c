@@ -548,7 +548,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     switch (code) {
     case TCNN_OP_CONV_2D:
       if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
-      else if (s16) err = tcnn_conv_s16(&a);
+      else if (s16) err = tcnn_conv_s8_s16(&a);
       else if (w16) err = tcnn_conv_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_conv_s8_dsp(&a, m->scratch);
@@ -556,7 +556,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_conv_s8(&a);
       break;
     case TCNN_OP_DEPTHWISE_CONV_2D:
-      if (s16) err = tcnn_depthwise_s16(&a);
+      if (s16) err = tcnn_depthwise_s8_s16(&a);
       else if (w16) err = tcnn_depthwise_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
@@ -564,7 +564,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_depthwise_s8(&a);
       break;
     case TCNN_OP_FULLY_CONNECTED:
-      if (s16) err = tcnn_fc_s16(&a);
+      if (s16) err = tcnn_fc_s8_s16(&a);
       else if (w16) err = tcnn_fc_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);
