@@ -9,6 +9,7 @@
 #define X_T int8_t
 #define OUT_T int8_t
 #define ACC_T int32_t
+#define ACC_ADD tcnn_add32
 #define BIAS(oc) ((const int32_t *)a->in[2])[oc]
 #define REQUANT tcnn_mbqm
 
@@ -26,6 +27,7 @@
 #undef X_T
 #undef OUT_T
 #undef ACC_T
+#undef ACC_ADD
 #undef BIAS
 #undef REQUANT
 
@@ -35,6 +37,7 @@
 #define W_T int8_t
 #define OUT_T int16_t
 #define ACC_T int64_t
+#define ACC_ADD(a_, b_) ((a_) + (b_))
 #define BIAS(oc) tcnn_ld(a->in[2], a->in_dtype[2], (size_t)(oc))
 #define REQUANT tcnn_mbqm_int64
 #define TCNN_S8_NAME(f) f##_s16

@@ -29,10 +29,10 @@ int TCNN_S8_NAME(tcnn_conv_s8)(const tcnn_op_args *a) {
               if (ix < 0 || ix >= is.w) continue;
               const X_T *xp = x + IDX4(is, n, iy, ix, g * cig);
               const W_T *wp = w + (((size_t)oc * kh + ky) * kw + kx) * cig;
-              for (int32_t ic = 0; ic < cig; ic++) acc += ((ACC_T)xp[ic] + in_off) * wp[ic];
+              for (int32_t ic = 0; ic < cig; ic++) acc = ACC_ADD(acc, ((ACC_T)xp[ic] + in_off) * wp[ic]);
             }
           }
-          if (a->in[2]) acc += BIAS(oc);
+          if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
           out[IDX4(os, n, oy, ox, oc)] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
         }
   return 0;
@@ -64,10 +64,10 @@ int TCNN_S8_NAME(tcnn_depthwise_s8)(const tcnn_op_args *a) {
             for (int32_t kx = 0; kx < kw; kx++) {
               const int32_t ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= is.w) continue;
-              acc += ((ACC_T)x[IDX4(is, n, iy, ix, ic)] + in_off) * w[((size_t)ky * kw + kx) * cout + oc];
+              acc = ACC_ADD(acc, ((ACC_T)x[IDX4(is, n, iy, ix, ic)] + in_off) * w[((size_t)ky * kw + kx) * cout + oc]);
             }
           }
-          if (a->in[2]) acc += BIAS(oc);
+          if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
           out[IDX4(os, n, oy, ox, oc)] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
         }
   return 0;
@@ -88,8 +88,8 @@ int TCNN_S8_NAME(tcnn_fc_s8)(const tcnn_op_args *a) {
       const X_T *xp = x + (size_t)n * k_in;
       const W_T *wp = w + (size_t)oc * k_in;
       ACC_T acc = 0;
-      for (int32_t k = 0; k < k_in; k++) acc += ((ACC_T)xp[k] + in_off) * wp[k];
-      if (a->in[2]) acc += BIAS(oc);
+      for (int32_t k = 0; k < k_in; k++) acc = ACC_ADD(acc, ((ACC_T)xp[k] + in_off) * wp[k]);
+      if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
       out[(size_t)n * cout + oc] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
     }
   return 0;
