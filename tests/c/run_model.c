@@ -40,5 +40,6 @@ done:
   printf("\n");
   printf("arena=%lu high_water=%lu\n", (unsigned long)tcnn_arena_required(blob, (size_t)n),
          (unsigned long)tcnn_arena_high_water(&m));
+  free(blob);
   return 0;
 }

@@ -46,17 +46,27 @@ static inline int64_t tcnn_rdbpot(int64_t x, int exponent) {
   const int64_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
+/* shift in [-31, 31] (checked at init). x * 2^left is an int32 in TFLite; a value outside it
+ * (only from a blob whose parameters overflow) saturates instead of overflowing int64. */
 static inline int64_t tcnn_mbqm(int64_t x, int32_t multiplier, int32_t shift) {
   const int left = shift > 0 ? shift : 0, right = shift < 0 ? -shift : 0;
-  return tcnn_rdbpot(tcnn_srdhm(x * ((int64_t)1 << left), multiplier), right);
+  const int64_t limit = (int64_t)1 << (62 - 31);
+  int64_t v = x > limit ? limit : (x < -limit ? -limit : x);
+  v *= (int64_t)1 << left;
+  if (v > INT32_MAX) v = INT32_MAX;
+  if (v < INT32_MIN) v = INT32_MIN;
+  return tcnn_rdbpot(tcnn_srdhm(v, multiplier), right);
 }
-/* TFLite MultiplyByQuantizedMultiplier(int64_t, int32_t, int) (16x8 weighted ops) */
+/* TFLite MultiplyByQuantizedMultiplier(int64_t, int32_t, int) (16x8 weighted ops); shift in
+ * [-31, 14] and |x| < 2^47 (checked at init: 16-bit inputs, int8 weights, bounded K) */
 static inline int64_t tcnn_mbqm_int64(int64_t x, int32_t multiplier, int32_t shift) {
   const int64_t m = multiplier;
   const int64_t reduced = m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF;
   const int64_t total_shift = 15 - (int64_t)shift;
   return (x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift;
 }
+/* int32 addition that wraps (as the int32 accumulators of TFLite and tinycnn's kernels) */
+static inline int32_t tcnn_add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 static inline int32_t tcnn_clamp(int64_t v, int32_t lo, int32_t hi) {
   return (int32_t)(v < lo ? lo : (v > hi ? hi : v));
 }
@@ -87,16 +97,16 @@ static inline int32_t tcnn_dt_min(int32_t dt) { return dt == TCNN_DT_INT16 ? -32
 static inline int32_t tcnn_dt_max(int32_t dt) { return dt == TCNN_DT_INT16 ? 32767 : (dt == TCNN_DT_UINT8 ? 255 : 127); }
 static inline size_t tcnn_count(const tcnn_shape4 s) { return (size_t)s.n * s.h * s.w * s.c; }
 
-/* int8 (tcnn_s8.c) and 16x8 (tcnn_s16.c) weighted ops */
+/* int8 and 16x8 weighted ops (tcnn_s8.c) */
 int tcnn_conv_s8(const tcnn_op_args *a);
 int tcnn_depthwise_s8(const tcnn_op_args *a);
 int tcnn_fc_s8(const tcnn_op_args *a);
 int tcnn_conv_s8_w16(const tcnn_op_args *a);  /* int16 weights: legacy uint8 TFLite models */
 int tcnn_depthwise_s8_w16(const tcnn_op_args *a);
 int tcnn_fc_s8_w16(const tcnn_op_args *a);
-int tcnn_conv_s16(const tcnn_op_args *a);
-int tcnn_depthwise_s16(const tcnn_op_args *a);
-int tcnn_fc_s16(const tcnn_op_args *a);
+int tcnn_conv_s8_s16(const tcnn_op_args *a);  /* 16x8 */
+int tcnn_depthwise_s8_s16(const tcnn_op_args *a);
+int tcnn_fc_s8_s16(const tcnn_op_args *a);
 /* Armv7E-M DSP paths (tcnn_s8_dsp.c) */
 int tcnn_conv_s8_dsp(const tcnn_op_args *a, int16_t *scratch);
 int tcnn_fc_s8_dsp(const tcnn_op_args *a, int16_t *scratch);

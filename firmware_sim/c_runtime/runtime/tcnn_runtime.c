@@ -71,7 +71,7 @@ static int parse(tcnn_model *m, const uint8_t *blob, size_t size) {
     for (int r = 0; r < t[T_RANK]; r++)
       if (t[T_SHAPE + r] < -1 || t[T_SHAPE + r] == 0 || t[T_SHAPE + r] > (1 << 24)) return TCNN_E_SHAPE;
     const int64_t bytes = tensor_elems(t) * elem_size[t[T_DTYPE]];
-    if (bytes > (1LL << 30)) return TCNN_E_SHAPE;
+    if (bytes > (1LL << 30) || t[T_B1BYTES] != bytes) return TCNN_E_SHAPE;
     if (t[T_FLAGS] & 1) {
       if (t[T_DATA] < 0 || t[T_DATA] % TCNN_ALIGN || t[T_BYTES] != bytes || (int64_t)t[T_DATA] + bytes > payload_bytes)
         return TCNN_E_BOUNDS;
@@ -156,6 +156,24 @@ static int has_all(const int32_t *f, uint32_t bits) { return ((uint32_t)f[0] & b
 
 static int same_shape(const tcnn_shape4 a, const tcnn_shape4 b) { return a.n == b.n && a.h == b.h && a.w == b.w && a.c == b.c; }
 
+/* every element of an int8/int32 array in [lo, hi] */
+static int values_in(const void *arr, int32_t dt, int64_t n, int64_t lo, int64_t hi) {
+  if (!arr) return 0;
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t v = tcnn_ld(arr, dt, (size_t)k);
+    if (v < lo || v > hi) return 0;
+  }
+  return 1;
+}
+
+static int in_range(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
+
+/* quantized output: offset and clamp limits within the output dtype */
+static int output_ok(int32_t out_off, int32_t act_min, int32_t act_max, int32_t dt) {
+  return in_range(out_off, -65536, 65536) && in_range(act_min, tcnn_dt_min(dt), tcnn_dt_max(dt)) &&
+         in_range(act_max, act_min, tcnn_dt_max(dt));
+}
+
 /* output size of a window op along one dimension */
 static int window_ok(int32_t in, int32_t out, int32_t k, int32_t s, int32_t d, int32_t p0, int32_t p1) {
   if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0 || k > 4096 || s > 4096 || d > 4096 || p0 > 4096 || p1 > 4096) return 0;
@@ -206,6 +224,14 @@ static int check_weighted(const tcnn_model *m, int i, tcnn_op_args *a, int32_t c
       a->arr[1] = array_ref(m, f[TCNN_FULLY_CONNECTED_OUTPUT_SHIFT], TCNN_DT_INT32, TCNN_DT_INT32, cout, NULL);
     }
     if (!a->arr[0] || !a->arr[1]) return TCNN_E_FIELD;
+    const int wide = a->out_dtype == TCNN_DT_INT16;
+    if (!values_in(a->arr[1], TCNN_DT_INT32, cout, -31, wide ? 14 : 31)) return TCNN_E_FIELD;
+    const int32_t *q = f + (code == TCNN_OP_FULLY_CONNECTED ? TCNN_FULLY_CONNECTED_INPUT_OFFSET : TCNN_CONV_2D_INPUT_OFFSET);
+    if (!in_range(q[0], -256, 256) || !output_ok(q[1], q[2], q[3], a->out_dtype)) return TCNN_E_FIELD;
+    if (code != TCNN_OP_FULLY_CONNECTED && (int64_t)a->in_shape[1].h * a->in_shape[1].w * a->in_shape[1].c > (1 << 20))
+      return TCNN_E_SHAPE;
+  } else if (!in_range(f[TCNN_CONV_2D_INPUT_OFFSET], -65536, 65536)) {
+    return TCNN_E_FIELD;
   }
   if (o[O_NIN] == 3 && a->in[2]) {
     const int32_t *bt = tcnn_tensor(m, m->index[o[O_IN] + 2]);
@@ -268,6 +294,7 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     if (!window_ok(a->in_shape[0].h, a->out_shape.h, f[1], f[3], 1, f[5], f[7]) ||
         !window_ok(a->in_shape[0].w, a->out_shape.w, f[2], f[4], 1, f[6], f[8]) ||
         a->out_shape.c != a->in_shape[0].c || a->out_shape.n != a->in_shape[0].n) return TCNN_E_SHAPE;
+    if (!output_ok(0, f[TCNN_MAX_POOL_2D_ACT_MIN], f[TCNN_MAX_POOL_2D_ACT_MAX], dt)) return TCNN_E_FIELD;
     break;
   case TCNN_OP_MEAN:
     if (!(s8 || (s16 && variant == TCNN_VARIANT_INT16X8))) return TCNN_E_UNSUPPORTED;
@@ -275,6 +302,7 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
       return TCNN_E_FIELD;
     if (a->in_dims[0].rank != 4 || a->out_shape.c != a->in_shape[0].c ||
         n_out_elems != (int64_t)a->in_shape[0].n * a->in_shape[0].c) return TCNN_E_SHAPE;
+    if (!in_range(f[TCNN_MEAN_OUTPUT_SHIFT], -31, 31) || !in_range(f[TCNN_MEAN_INPUT_OFFSET], -65536, 65536)) return TCNN_E_FIELD;
     break;
   case TCNN_OP_ADD:
   case TCNN_OP_SUB:
@@ -284,8 +312,19 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     if (!ok || o[O_NIN] != 2 || !a->in[1] || a->in_dtype[1] != dt_in) return TCNN_E_UNSUPPORTED;
     const uint32_t need = code == TCNN_OP_MUL ? 0x7Fu : (code == TCNN_OP_PRELU ? 0x7Fu : 0xFFFu);
     if (!has_all(f, need)) return TCNN_E_FIELD;
-    if ((code == TCNN_OP_ADD || code == TCNN_OP_SUB) && (f[TCNN_ADD_LEFT_SHIFT] < 0 || f[TCNN_ADD_LEFT_SHIFT] > 20))
+    if (code == TCNN_OP_ADD || code == TCNN_OP_SUB) {
+      if (!in_range(f[TCNN_ADD_LEFT_SHIFT], 0, 20) || !in_range(f[TCNN_ADD_INPUT1_SHIFT], -31, 31) ||
+          !in_range(f[TCNN_ADD_INPUT2_SHIFT], -31, 31) || !in_range(f[TCNN_ADD_OUTPUT_SHIFT], -31, 31) ||
+          !in_range(f[TCNN_ADD_INPUT1_OFFSET], -65536, 65536) || !in_range(f[TCNN_ADD_INPUT2_OFFSET], -65536, 65536) ||
+          !output_ok(f[TCNN_ADD_OUTPUT_OFFSET], f[TCNN_ADD_ACT_MIN], f[TCNN_ADD_ACT_MAX], dt)) return TCNN_E_FIELD;
+    } else if (code == TCNN_OP_MUL) {
+      if (!in_range(f[TCNN_MUL_OUTPUT_SHIFT], -31, 31) || !in_range(f[TCNN_MUL_INPUT1_OFFSET], -65536, 65536) ||
+          !in_range(f[TCNN_MUL_INPUT2_OFFSET], -65536, 65536) ||
+          !output_ok(f[TCNN_MUL_OUTPUT_OFFSET], f[TCNN_MUL_ACT_MIN], f[TCNN_MUL_ACT_MAX], dt)) return TCNN_E_FIELD;
+    } else if (!in_range(f[TCNN_PRELU_OUTPUT_SHIFT_1], -31, 31) || !in_range(f[TCNN_PRELU_OUTPUT_SHIFT_2], -31, 31) ||
+               !in_range(f[TCNN_PRELU_INPUT_OFFSET], -65536, 65536) || !in_range(f[TCNN_PRELU_ALPHA_OFFSET], -65536, 65536)) {
       return TCNN_E_FIELD;
+    }
     for (int k = 0; k < 2; k++) {
       const int32_t *tk = tcnn_tensor(m, m->index[o[O_IN] + k]);
       if (tk[T_RANK] > a->out_dims.rank) return TCNN_E_SHAPE;
@@ -301,7 +340,8 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
   }
   case TCNN_OP_REQUANTIZE:
     if (!((dt_in == TCNN_DT_INT8 || dt_in == TCNN_DT_INT16) && (dt == TCNN_DT_INT8 || dt == TCNN_DT_INT16))) return TCNN_E_UNSUPPORTED;
-    if (!has_all(f, 0xF)) return TCNN_E_FIELD;
+    if (!has_all(f, 0xF) || !in_range(f[TCNN_REQUANTIZE_OUTPUT_SHIFT], -31, 31) ||
+        !in_range(f[TCNN_REQUANTIZE_INPUT_OFFSET], -65536, 65536)) return TCNN_E_FIELD;
     if (n_in_elems != n_out_elems) return TCNN_E_SHAPE;
     break;
   case TCNN_OP_RESHAPE:
@@ -316,7 +356,8 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     if (!(dt_in == TCNN_DT_INT8 && dt == TCNN_DT_INT8) || n_in_elems != n_out_elems) return TCNN_E_UNSUPPORTED;
     if (variant == TCNN_VARIANT_NONE) {
       if (!(a->arr[0] = array_ref(m, f[TCNN_SOFTMAX_EXP_TABLE], TCNN_DT_INT32, TCNN_DT_INT32, 256, NULL)) ||
-          !has(f, TCNN_SOFTMAX_EXP_TABLE_BIT)) return TCNN_E_FIELD;
+          !has(f, TCNN_SOFTMAX_EXP_TABLE_BIT) || !values_in(a->arr[0], TCNN_DT_INT32, 256, 0, 1 << 30) ||
+          ((const int32_t *)a->arr[0])[0] <= 0) return TCNN_E_FIELD;  /* the row maximum's e > 0: no division by 0 */
     } else if (variant == TCNN_VARIANT_TFLM) {
       if (!has_all(f, B(SOFTMAX, EXP_Q0) | B(SOFTMAX, EXP_ACC)) ||
           !(a->arr[1] = array_ref(m, f[TCNN_SOFTMAX_EXP_Q0], TCNN_DT_INT32, TCNN_DT_INT32, 256, NULL)) ||
@@ -334,6 +375,11 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     if (axis < 0 || axis >= a->out_dims.rank) return TCNN_E_FIELD;
     if (!(a->arr[0] = array_ref(m, f[TCNN_CONCATENATION_REQUANT], TCNN_DT_INT32, TCNN_DT_INT32, 3 * (int64_t)o[O_NIN], NULL)))
       return TCNN_E_FIELD;
+    for (int k = 0; k < o[O_NIN]; k++) {
+      const int32_t *row = (const int32_t *)a->arr[0] + 3 * k;
+      if (!in_range(row[0], -65536, 65536) || !in_range(row[2], -31, 31)) return TCNN_E_FIELD;
+    }
+    if (!in_range(f[TCNN_CONCATENATION_OUTPUT_OFFSET], -65536, 65536)) return TCNN_E_FIELD;
     int64_t along = 0;
     for (int k = 0; k < o[O_NIN]; k++) {
       const int32_t t = m->index[o[O_IN] + k];
@@ -432,7 +478,9 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
       a->arr[1] = array_ref(m, g[TCNN_BINARY_FULLY_CONNECTED_OUTPUT_MULTIPLIER], TCNN_DT_INT32, TCNN_DT_INT32, cout, NULL);
       a->arr[2] = array_ref(m, g[TCNN_BINARY_FULLY_CONNECTED_OUTPUT_SHIFT], TCNN_DT_INT8, TCNN_DT_INT32, cout, &a->arr_dtype[2]);
       a->arr[3] = array_ref(m, g[TCNN_BINARY_FULLY_CONNECTED_BIAS_Q], TCNN_DT_INT32, TCNN_DT_INT32, cout, NULL);
-      if (!a->arr[1] || !a->arr[2] || !a->arr[3]) return TCNN_E_FIELD;
+      if (!a->arr[1] || !a->arr[2] || !a->arr[3] || !values_in(a->arr[2], a->arr_dtype[2], cout, -31, 31) ||
+          !output_ok(g[TCNN_BINARY_FULLY_CONNECTED_OUTPUT_ZERO_POINT], g[TCNN_BINARY_FULLY_CONNECTED_ACT_MIN],
+                     g[TCNN_BINARY_FULLY_CONNECTED_ACT_MAX], TCNN_DT_INT8)) return TCNN_E_FIELD;
     } else {
       return TCNN_E_UNSUPPORTED;
     }
@@ -548,7 +596,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     switch (code) {
     case TCNN_OP_CONV_2D:
       if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
-      else if (s16) err = tcnn_conv_s16(&a);
+      else if (s16) err = tcnn_conv_s8_s16(&a);
       else if (w16) err = tcnn_conv_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_conv_s8_dsp(&a, m->scratch);
@@ -556,7 +604,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_conv_s8(&a);
       break;
     case TCNN_OP_DEPTHWISE_CONV_2D:
-      if (s16) err = tcnn_depthwise_s16(&a);
+      if (s16) err = tcnn_depthwise_s8_s16(&a);
       else if (w16) err = tcnn_depthwise_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
@@ -564,7 +612,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_depthwise_s8(&a);
       break;
     case TCNN_OP_FULLY_CONNECTED:
-      if (s16) err = tcnn_fc_s16(&a);
+      if (s16) err = tcnn_fc_s8_s16(&a);
       else if (w16) err = tcnn_fc_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);

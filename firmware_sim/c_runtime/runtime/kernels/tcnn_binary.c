@@ -35,7 +35,7 @@ static void store(const tcnn_op_args *a, int32_t delta, int32_t mode, int32_t co
   int8_t *o = (int8_t *)out + pixel * (size_t)cout;
   const int32_t *mult = a->arr[1], *bias_q = a->arr[3];
   for (int32_t oc = 0; oc < cout; oc++) {
-    const int64_t acc = ((int64_t)dots[oc] << f[TCNN_BINARY_FULLY_CONNECTED_DOT_SHIFT]) + bias_q[oc];
+    const int64_t acc = (int64_t)dots[oc] * ((int64_t)1 << f[TCNN_BINARY_FULLY_CONNECTED_DOT_SHIFT]) + bias_q[oc];
     const int32_t shift = (int32_t)tcnn_ld(a->arr[2], a->arr_dtype[2], (size_t)oc);
     const int64_t v = tcnn_mbqm(acc, mult[oc], shift) + f[TCNN_BINARY_FULLY_CONNECTED_OUTPUT_ZERO_POINT];
     o[oc] = (int8_t)tcnn_clamp(v, f[TCNN_BINARY_FULLY_CONNECTED_ACT_MIN], f[TCNN_BINARY_FULLY_CONNECTED_ACT_MAX]);

@@ -25,10 +25,10 @@ int tcnn_pool(const tcnn_op_args *a, int is_max) {
         if (x1 > is.w) x1 = is.w;
         const int32_t count = (y1 - y0) * (x1 - x0);
         for (int32_t c = 0; c < os.c; c++) {
-          int32_t acc = is_max ? -(1 << 30) : 0;
+          int64_t acc = is_max ? -(1 << 30) : 0;
           for (int32_t iy = y0; iy < y1; iy++)
             for (int32_t ix = x0; ix < x1; ix++) {
-              const int32_t v = (int32_t)tcnn_ld(a->in[0], dt, IDX4(is, n, iy, ix, c));
+              const int64_t v = tcnn_ld(a->in[0], dt, IDX4(is, n, iy, ix, c));
               if (is_max) { if (v > acc) acc = v; } else acc += v;
             }
           if (!is_max) {

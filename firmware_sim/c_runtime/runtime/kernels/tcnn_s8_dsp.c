@@ -88,8 +88,8 @@ static void tile(const int8_t *w0, const int8_t *w1, const int16_t *c0, const in
     a11 = __smlad(wbe, c1e, a11); a11 = __smlad(wbo, c1o, a11);
   }
   for (; k < k_len; k++) {
-    a00 += w0[k] * c0[k]; a10 += w0[k] * c1[k];
-    a01 += w1[k] * c0[k]; a11 += w1[k] * c1[k];
+    a00 = tcnn_add32(a00, w0[k] * c0[k]); a10 = tcnn_add32(a10, w0[k] * c1[k]);
+    a01 = tcnn_add32(a01, w1[k] * c0[k]); a11 = tcnn_add32(a11, w1[k] * c1[k]);
   }
   acc[0][0] = a00; acc[0][1] = a01; acc[1][0] = a10; acc[1][1] = a11;
 }
@@ -116,8 +116,8 @@ int tcnn_conv_s8_dsp(const tcnn_op_args *a, int16_t *scratch) {
       tile(w + (size_t)oc * k_len, w + (size_t)(pair ? oc + 1 : oc) * k_len, col0, col1, k_len, acc);
       for (int32_t j = 0; j < 1 + pair; j++) {
         const int32_t b = bias ? bias[oc + j] : 0;
-        o0[oc + j] = requant(acc[0][j] + b, mult[oc + j], shift[oc + j], out_off, lo, hi);
-        if (two) o1[oc + j] = requant(acc[1][j] + b, mult[oc + j], shift[oc + j], out_off, lo, hi);
+        o0[oc + j] = requant(tcnn_add32(acc[0][j], b), mult[oc + j], shift[oc + j], out_off, lo, hi);
+        if (two) o1[oc + j] = requant(tcnn_add32(acc[1][j], b), mult[oc + j], shift[oc + j], out_off, lo, hi);
       }
     }
   }
@@ -144,7 +144,7 @@ int tcnn_fc_s8_dsp(const tcnn_op_args *a, int16_t *scratch) {
       int32_t acc[2][2];
       tile(w + (size_t)oc * k_len, w + (size_t)(pair ? oc + 1 : oc) * k_len, scratch, scratch, k_len, acc);
       for (int32_t j = 0; j < 1 + pair; j++)
-        out[(size_t)n * cout + oc + j] = requant(acc[0][j] + (bias ? bias[oc + j] : 0), mult[oc + j], shift[oc + j],
+        out[(size_t)n * cout + oc + j] = requant(tcnn_add32(acc[0][j], bias ? bias[oc + j] : 0), mult[oc + j], shift[oc + j],
                                                  out_off, lo, hi);
     }
   }
@@ -187,7 +187,7 @@ int tcnn_depthwise_s8_dsp(const tcnn_op_args *a) {
           }
           const int32_t acc[4] = {a0, a1, a2, a3};
           for (int j = 0; j < 4; j++)
-            op[c + j] = requant(acc[j] + (bias ? bias[c + j] : 0), mult[c + j], shift[c + j], out_off, lo, hi);
+            op[c + j] = requant(tcnn_add32(acc[j], bias ? bias[c + j] : 0), mult[c + j], shift[c + j], out_off, lo, hi);
         }
         for (; c < c_n; c++) {
           int32_t acc = 0;
@@ -197,10 +197,10 @@ int tcnn_depthwise_s8_dsp(const tcnn_op_args *a) {
             for (int32_t kx = 0; kx < kw; kx++) {
               const int32_t ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= is.w) continue;
-              acc += ((int32_t)x[IDX4(is, n, iy, ix, c)] + in_off) * w[((size_t)ky * kw + kx) * c_n + c];
+              acc = tcnn_add32(acc, ((int32_t)x[IDX4(is, n, iy, ix, c)] + in_off) * w[((size_t)ky * kw + kx) * c_n + c]);
             }
           }
-          op[c] = requant(acc + (bias ? bias[c] : 0), mult[c], shift[c], out_off, lo, hi);
+          op[c] = requant(tcnn_add32(acc, bias ? bias[c] : 0), mult[c], shift[c], out_off, lo, hi);
         }
       }
   return 0;

@@ -1,11 +1,11 @@
-/* int8-activation weighted kernels, instantiated by tcnn_s8.c for int8 weights and for the int16
- * weights of legacy uint8 TFLite models (W_T, TCNN_S8_NAME). Included only from tcnn_s8.c. */
+/* The portable weighted kernels (conv, depthwise, FC) as a template, instantiated in tcnn_s8.c:
+ * X_T input, W_T weight, OUT_T output, ACC_T accumulator, BIAS(oc) and REQUANT(acc, mult, shift)
+ * per scheme (int8: int32 sums, MBQM; 16x8: int64 sums, int64 MBQM), TCNN_S8_NAME the names. */
 
 int TCNN_S8_NAME(tcnn_conv_s8)(const tcnn_op_args *a) {
-  const int8_t *x = a->in[0];
+  const X_T *x = a->in[0];
   const W_T *w = a->in[1];
-  const int32_t *bias = a->in[2];
-  int8_t *out = a->out;
+    OUT_T *out = a->out;
   const tcnn_shape4 is = a->in_shape[0], os = a->out_shape;
   const int32_t cout = a->in_shape[1].n, kh = a->in_shape[1].h, kw = a->in_shape[1].w, cig = a->in_shape[1].c;
   const int32_t sh = F(TCNN_CONV_2D_STRIDE), sw = F(TCNN_CONV_2D_STRIDE + 1);
@@ -20,29 +20,28 @@ int TCNN_S8_NAME(tcnn_conv_s8)(const tcnn_op_args *a) {
       for (int32_t ox = 0; ox < os.w; ox++)
         for (int32_t oc = 0; oc < cout; oc++) {
           const int32_t g = oc / cog;
-          int32_t acc = 0;
+          ACC_T acc = 0;
           for (int32_t ky = 0; ky < kh; ky++) {
             const int32_t iy = oy * sh - pt + ky * dh;
             if (iy < 0 || iy >= is.h) continue;
             for (int32_t kx = 0; kx < kw; kx++) {
               const int32_t ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= is.w) continue;
-              const int8_t *xp = x + IDX4(is, n, iy, ix, g * cig);
+              const X_T *xp = x + IDX4(is, n, iy, ix, g * cig);
               const W_T *wp = w + (((size_t)oc * kh + ky) * kw + kx) * cig;
-              for (int32_t ic = 0; ic < cig; ic++) acc += ((int32_t)xp[ic] + in_off) * wp[ic];
+              for (int32_t ic = 0; ic < cig; ic++) acc = ACC_ADD(acc, ((ACC_T)xp[ic] + in_off) * wp[ic]);
             }
           }
-          if (bias) acc += bias[oc];
-          out[IDX4(os, n, oy, ox, oc)] = (int8_t)tcnn_clamp(tcnn_mbqm(acc, mult[oc], shift[oc]) + out_off, lo, hi);
+          if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
+          out[IDX4(os, n, oy, ox, oc)] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
         }
   return 0;
 }
 
 int TCNN_S8_NAME(tcnn_depthwise_s8)(const tcnn_op_args *a) {
-  const int8_t *x = a->in[0];
+  const X_T *x = a->in[0];
   const W_T *w = a->in[1];
-  const int32_t *bias = a->in[2];
-  int8_t *out = a->out;
+    OUT_T *out = a->out;
   const tcnn_shape4 is = a->in_shape[0], os = a->out_shape;
   /* weights [KH, KW, Cout] are seen as shape4 {1, KH, KW, Cout} */
   const int32_t kh = a->in_shape[1].h, kw = a->in_shape[1].w, cout = a->in_shape[1].c;
@@ -58,27 +57,26 @@ int TCNN_S8_NAME(tcnn_depthwise_s8)(const tcnn_op_args *a) {
       for (int32_t ox = 0; ox < os.w; ox++)
         for (int32_t oc = 0; oc < cout; oc++) {
           const int32_t ic = oc / dm;
-          int32_t acc = 0;
+          ACC_T acc = 0;
           for (int32_t ky = 0; ky < kh; ky++) {
             const int32_t iy = oy * sh - pt + ky * dh;
             if (iy < 0 || iy >= is.h) continue;
             for (int32_t kx = 0; kx < kw; kx++) {
               const int32_t ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= is.w) continue;
-              acc += ((int32_t)x[IDX4(is, n, iy, ix, ic)] + in_off) * w[((size_t)ky * kw + kx) * cout + oc];
+              acc = ACC_ADD(acc, ((ACC_T)x[IDX4(is, n, iy, ix, ic)] + in_off) * w[((size_t)ky * kw + kx) * cout + oc]);
             }
           }
-          if (bias) acc += bias[oc];
-          out[IDX4(os, n, oy, ox, oc)] = (int8_t)tcnn_clamp(tcnn_mbqm(acc, mult[oc], shift[oc]) + out_off, lo, hi);
+          if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
+          out[IDX4(os, n, oy, ox, oc)] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
         }
   return 0;
 }
 
 int TCNN_S8_NAME(tcnn_fc_s8)(const tcnn_op_args *a) {
-  const int8_t *x = a->in[0];
+  const X_T *x = a->in[0];
   const W_T *w = a->in[1];
-  const int32_t *bias = a->in[2];
-  int8_t *out = a->out;
+    OUT_T *out = a->out;
   const int32_t cout = a->out_shape.c;  /* weights [Cout, K] as {1, 1, Cout, K} */
   const int32_t batch = a->out_shape.n;
   const int32_t in_off = F(TCNN_FULLY_CONNECTED_INPUT_OFFSET), out_off = F(TCNN_FULLY_CONNECTED_OUTPUT_OFFSET);
@@ -87,12 +85,12 @@ int TCNN_S8_NAME(tcnn_fc_s8)(const tcnn_op_args *a) {
   const int32_t k_in = a->in_shape[1].c;
   for (int32_t n = 0; n < batch; n++)
     for (int32_t oc = 0; oc < cout; oc++) {
-      const int8_t *xp = x + (size_t)n * k_in;
+      const X_T *xp = x + (size_t)n * k_in;
       const W_T *wp = w + (size_t)oc * k_in;
-      int32_t acc = 0;
-      for (int32_t k = 0; k < k_in; k++) acc += ((int32_t)xp[k] + in_off) * wp[k];
-      if (bias) acc += bias[oc];
-      out[(size_t)n * cout + oc] = (int8_t)tcnn_clamp(tcnn_mbqm(acc, mult[oc], shift[oc]) + out_off, lo, hi);
+      ACC_T acc = 0;
+      for (int32_t k = 0; k < k_in; k++) acc = ACC_ADD(acc, ((ACC_T)xp[k] + in_off) * wp[k]);
+      if (a->in[2]) acc = ACC_ADD(acc, BIAS(oc));
+      out[(size_t)n * cout + oc] = (OUT_T)tcnn_clamp(REQUANT(acc, mult[oc], shift[oc]) + out_off, lo, hi);
     }
   return 0;
 }
