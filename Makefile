@@ -8,6 +8,10 @@ OUT    := out
 # their own venv and the tests call them in a subprocess (tinycnn/oracles/tflite_ref.py)
 REF_VENV  := .venv-tflite-ref
 REF_STAMP := $(REF_VENV)/.installed-stamp
+# real MicroPython for the MicroPython runtime's tests (webassembly port, run under node >= 20)
+MPY_NODE  := .mpy-node
+MPY_STAMP := $(MPY_NODE)/.installed-stamp
+MPY_NPM   := @micropython/micropython-webassembly-pyscript@1.27.0
 
 .PHONY: demo test bench clean
 
@@ -22,6 +26,11 @@ $(REF_STAMP):
 	$(REF_VENV)/bin/pip install --quiet "numpy<2" tflite-runtime==2.14.0
 	touch $(REF_STAMP)
 
+$(MPY_STAMP):
+	mkdir -p $(MPY_NODE)
+	npm install --prefix $(MPY_NODE) --no-audit --no-fund --silent $(MPY_NPM)
+	touch $(MPY_STAMP)
+
 demo: $(STAMP)
 	@mkdir -p $(OUT)
 	@echo "== convert the bundled example (ONNX CNN trained on scikit-learn digits) to int8 =="
@@ -33,7 +42,13 @@ demo: $(STAMP)
 	@echo; echo "== will it fit, and how fast? (firmware simulation on a Cortex-M4, STM32L4-class) =="
 	$(BIN)/tinycnn simulate $(OUT)/digits_cnn.tcnn --target cortex-m4 --plot $(OUT)/digits_cnn_cortex-m4.png
 
-test: $(STAMP) $(REF_STAMP)
+# C runtime tests: Cortex-M cross compiler + newlib, and qemu-arm (user mode) to run the DSP build
+C_TOOLS := /usr/bin/arm-none-eabi-gcc /usr/bin/qemu-arm
+$(C_TOOLS):
+	apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user || \
+	  { apt-get update && apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; }
+
+test: $(STAMP) $(REF_STAMP) $(C_TOOLS) $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider

@@ -21,7 +21,7 @@ from tinycnn.fixedpoint import quantize_multipliers
 from tinycnn.ir import Graph, Node, Op
 from tinycnn.jit import njit
 from tinycnn.kernels.registry import bind
-from tinycnn.quant.binarize import sign_thresholds
+from tinycnn.quant.binarize import int8_output_affine, sign_thresholds
 from tinycnn.reference.binary_float import channel_alpha
 
 
@@ -62,8 +62,8 @@ def binary_conv(x, w, repeats, output_mode):
         params = {"threshold": sign_thresholds(attrs, alpha, bias, 9 * cin)}
         out = np.zeros(x.shape[:3] + (pack_signs(np.zeros(cout)).shape[0],), np.uint32)
     else:
-        attrs.update(output_scale=0.5, output_zero_point=0)
-        params = {"alpha": alpha, "bias": bias}
+        fields, params = int8_output_affine(alpha, bias, 0.5, 0, None, 9 * cin)
+        attrs.update(fields)
         out = np.zeros(x.shape[:3] + (cout,), np.int8)
     node = Node("bconv", Op.BINARY_CONV_2D, ["x", "w"], ["y"], attrs, params)
     call = bind(Graph(), node, [pack_signs(x), pack_signs(w)], out, _scratch)

@@ -86,7 +86,12 @@ def test_every_binary_layer_equals_float_reference(bnn):
         if a["output_mode"] == "packed":
             np.testing.assert_array_equal(unpack_signs(got, a["out_channels"], np.float32), signs(y_float))
         else:
-            np.testing.assert_array_equal(got, quantize_real(y_float, a["output_scale"], a["output_zero_point"]))
+            # integer output affine (no float on the device): within one step of rounding the
+            # float model's real output, and equal to it almost everywhere
+            q = model.graph.tensors[node.outputs[0]].quant
+            want = quantize_real(y_float, q.scale[0], q.zero_point[0]).astype(np.int32)
+            assert np.abs(got.astype(np.int32) - want).max() <= 1
+            assert np.mean(got == want) > 0.97
         checked += 1
     assert checked == 4
 

@@ -188,6 +188,11 @@ def test_export_c_header_compiles(tmp_path, capsys):
     res = subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-Wno-unused-variable", "-c", str(src),
                           "-o", str(tmp_path / "main.o")], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    assert "extern const uint8_t mnv1_blob[" in text  # declared in the header, defined once in the .c
+    text = header.with_suffix(".c").read_text()
+    res = subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-c", str(header.with_suffix(".c")),
+                          "-o", str(tmp_path / "model_data.o")], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
     # the array holds the blob's bytes
     body = text[text.index("= {") + 3:text.index("};")]
     data = bytes(int(v, 16) for v in body.replace("\n", " ").split(",") if v.strip())

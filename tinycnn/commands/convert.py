@@ -31,6 +31,8 @@ def register(sub):
     p.add_argument("--input-shape", action="append", metavar="NAME=1x3x48x192",
                    help="fix an input's dynamic dimensions (source layout; repeat per input). "
                         "Default: the shape of the --calib data")
+    p.add_argument("--strip", action="store_true", help="leave out the debug section (names, source "
+                   "names, float scales, metadata): the smallest blob for a device (docs/blob-format.md)")
     p.add_argument("--quiet", action="store_true", help="print only the blob path")
     p.set_defaults(func=run)
 
@@ -45,6 +47,9 @@ def run(args):
                           percentile=args.percentile, progress=not args.quiet,
                           input_shapes=parse_input_shapes(args.input_shape),
                           **({"binary_layers": args.binary_layers} if args.scheme == "binary" else {}))
+    if args.strip:
+        from tinycnn.blob.writer import strip_blob
+        strip_blob(out)
     if args.quiet:
         print(out)
         return 0

@@ -28,11 +28,13 @@ def register(sub):
     t.add_argument("--json", action="store_true", help="machine-readable output")
     t.set_defaults(func=run_targets)
 
-    e = sub.add_parser("export-c", help="write a blob as a C header (aligned const uint8_t[])",
-                       description="Write the blob as an aligned const uint8_t array with its length, the "
-                                   "arena size the plan needs and input/output shapes and quantization.")
+    e = sub.add_parser("export-c", help="write a C project (runtime + model) or the blob as C",
+                       description="-o DIR: a self-contained C99 project (the tinycnn C runtime, the model as a "
+                                   "const array, main.c, Makefile; make -C DIR TARGET=host). -o FILE.h: only the "
+                                   "blob, as an aligned const uint8_t array declared extern in FILE.h and defined "
+                                   "in FILE.c, with the arena size and input/output shapes and quantization.")
     e.add_argument("blob", help=".tcnn file")
-    e.add_argument("--output", "-o", required=True, help="header file to write (e.g. model_data.h)")
+    e.add_argument("--output", "-o", required=True, help="project directory, or header file (e.g. model_data.h)")
     e.add_argument("--name", help="C identifier prefix (default: the blob's file name)")
     e.set_defaults(func=run_export_c)
 
@@ -73,8 +75,12 @@ def run_targets(args):
 
 
 def run_export_c(args):
-    from firmware_sim.export_c import export_c
+    from firmware_sim.export_c import export_c, export_project
 
+    if not args.output.endswith(".h"):
+        path = export_project(args.blob, args.output)
+        print(f"wrote {path}/ (build: make -C {path} TARGET=host)")
+        return 0
     path = export_c(args.blob, args.output, name=args.name)
-    print(f"wrote {path} ({path.stat().st_size} bytes)")
+    print(f"wrote {path} and {path.with_suffix('.c').name} ({path.stat().st_size} bytes)")
     return 0

@@ -13,14 +13,15 @@ Padding ("SAME" convs): the patch is gathered with all-zero words (= +1) at padd
                    at bind time, "wpop"), are subtracted: the correction term.
 Output transforms (the oracle is tinycnn/reference/binary_int.py):
   packed: bit oc = dot < threshold[oc]  (batch norm + sign fused into one integer compare)
-  int8:   y = float32(dot * alpha[oc] + bias[oc]) (float64 multiply-add); clamp to [lo, hi];
-          q = round_half_away(y / output_scale) + output_zero_point, saturated to int8.
+  int8:   q = clamp(output_zero_point + MBQM((dot << dot_shift) + bias_q[oc], output_multiplier[oc],
+          output_shift[oc]), act_min, act_max): integer only (tinycnn.quant.binarize.int8_output_affine).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from tinycnn.bitpack import pack_int8_s1, popcount32, unpack_bits, words_for
+from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
 from tinycnn.ir import Op
 from tinycnn.jit import njit
 from tinycnn.kernels.registry import BINDERS, as4d, binder
@@ -98,27 +99,17 @@ def _store_packed(dots, threshold, out_row):
 
 
 @njit
-def _store_int8(dots, alpha, bias, oq, out_row):
-    """oq = [output_scale, output_zero_point, clamp_lo, clamp_hi] (float64; +-inf = no clamp)."""
-    scale, zp = oq[0], oq[1]
-    lo, hi = np.float32(oq[2]), np.float32(oq[3])
+def _store_int8(dots, affine, oq, out_row):
+    """affine [Cout, 3] = (bias_q, output_multiplier, output_shift); oq = [output_zero_point,
+    act_min, act_max, dot_shift] (tinycnn.quant.binarize.int8_output_affine: integers only)."""
     for oc in range(dots.shape[0]):
-        y = np.float32(np.float64(dots[oc]) * np.float64(alpha[oc]) + np.float64(bias[oc]))
-        if y < lo:
-            y = lo
-        if y > hi:
-            y = hi
-        r = np.float64(y) / scale
-        if r >= 0:
-            r = np.floor(r + 0.5)
-        else:
-            r = -np.floor(-r + 0.5)
-        v = r + zp
-        if v < -128:
-            v = -128
-        if v > 127:
-            v = 127
-        out_row[oc] = np.int8(v)
+        acc = (np.int64(dots[oc]) << oq[3]) + affine[oc, 0]
+        v = mbqm(acc, affine[oc, 1], affine[oc, 2]) + oq[0]
+        if v < oq[1]:
+            v = oq[1]
+        if v > oq[2]:
+            v = oq[2]
+        out_row[oc] = v
 
 
 # ---------------- kernels ----------------
@@ -134,13 +125,13 @@ def bconv_2d_to_packed(x, w2, wpop, geom, kinfo, patch, padded, dots, threshold,
 
 
 @njit
-def bconv_2d_to_int8(x, w2, wpop, geom, kinfo, patch, padded, dots, alpha, bias, oq, out):
+def bconv_2d_to_int8(x, w2, wpop, geom, kinfo, patch, padded, dots, affine, oq, out):
     n_batch, out_h, out_w = out.shape[0], out.shape[1], out.shape[2]
     for n in range(n_batch):
         for oy in range(out_h):
             for ox in range(out_w):
                 _conv_pixel_dots(x, n, oy, ox, w2, wpop, geom, kinfo, patch, padded, dots)
-                _store_int8(dots, alpha, bias, oq, out[n, oy, ox])
+                _store_int8(dots, affine, oq, out[n, oy, ox])
 
 
 @njit
@@ -155,13 +146,13 @@ def bconv_1x1_to_packed(x, w2, k_bits, dots, threshold, out):
 
 
 @njit
-def bconv_1x1_to_int8(x, w2, k_bits, dots, alpha, bias, oq, out):
+def bconv_1x1_to_int8(x, w2, k_bits, dots, affine, oq, out):
     n_batch, h, w = x.shape[0], x.shape[1], x.shape[2]
     for n in range(n_batch):
         for y in range(h):
             for xx in range(w):
                 _row_dots(x[n, y, xx], w2, k_bits, dots)
-                _store_int8(dots, alpha, bias, oq, out[n, y, xx])
+                _store_int8(dots, affine, oq, out[n, y, xx])
 
 
 @njit
@@ -216,7 +207,7 @@ def bconv_2d_rows_to_packed(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, thres
 
 
 @njit
-def bconv_2d_rows_to_int8(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, alpha, bias, oq, out):
+def bconv_2d_rows_to_int8(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, affine, oq, out):
     kh, kw, cin = kinfo[0], kinfo[1], kinfo[2]
     for n in range(out.shape[0]):
         for oy in range(out.shape[1]):
@@ -225,7 +216,7 @@ def bconv_2d_rows_to_int8(x, w3t, wpop_t, geom, kinfo, acc, n_pad, dots, alpha, 
                 k_bits = (kh * kw - n_pad[ox]) * cin
                 for oc in range(acc.shape[1]):
                     dots[oc] = k_bits - 2 * acc[ox, oc]
-                _store_int8(dots, alpha, bias, oq, out[n, oy, ox])
+                _store_int8(dots, affine, oq, out[n, oy, ox])
 
 
 @njit
@@ -236,10 +227,10 @@ def bfc_to_packed(x, w2, k_bits, dots, threshold, out):
 
 
 @njit
-def bfc_to_int8(x, w2, k_bits, dots, alpha, bias, oq, out):
+def bfc_to_int8(x, w2, k_bits, dots, affine, oq, out):
     for n in range(x.shape[0]):
         _row_dots(x[n], w2, k_bits, dots)
-        _store_int8(dots, alpha, bias, oq, out[n])
+        _store_int8(dots, affine, oq, out[n])
 
 
 @njit
@@ -315,11 +306,9 @@ def _transform_args(node):
     a, p = node.attrs, node.params
     if a["output_mode"] == "packed":
         return "packed", (np.ascontiguousarray(p["threshold"]),)
-    lo, hi = a.get("clamp") or (None, None)
-    oq = np.array([a["output_scale"], a["output_zero_point"],
-                   -np.inf if lo is None else lo, np.inf if hi is None else hi], np.float64)
-    return "int8", (np.ascontiguousarray(p["alpha"], np.float32),
-                    np.ascontiguousarray(p["bias"], np.float32), oq)
+    affine = np.ascontiguousarray(np.stack([p["bias_q"], p["output_multiplier"], p["output_shift"]], 1), np.int64)
+    oq = np.array([a["output_zero_point"], a["act_min"], a["act_max"], a["dot_shift"]], np.int64)
+    return "int8", (affine, oq)
 
 
 @binder(Op.BINARY_CONV_2D)

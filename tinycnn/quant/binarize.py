@@ -19,9 +19,10 @@ int8 by tinycnn.quant.int8; then this module rewrites the binary parts:
 
 Fields of a quantized binary layer (attrs): in_channels (logical C per pixel), in_pixels (FC
 over a flattened packed [H, W, C] input), out_channels, pad_mode, output_mode
-("packed" | "int8"), output_scale / output_zero_point (int8 mode), macs (XNOR-popcount bit
-operations), params (logical parameter count), weight_bits_label "1-bit".
-params: threshold int16/int32 [Cout] (packed) or alpha, bias float32 [Cout] (int8).
+("packed" | "int8"), output_zero_point, act_min, act_max, dot_shift (int8 mode), macs (XNOR-popcount
+bit operations), params (logical parameter count), weight_bits_label "1-bit".
+params: threshold int16/int32 [Cout] (packed) or the integer output affine (int8):
+bias_q, output_multiplier, output_shift int32 [Cout] (``int8_output_affine``).
 Weights: uint32 [Cout, KH, KW, words(Cin)] (conv) or [Cout, in_pixels * words(C)] (FC).
 """
 from __future__ import annotations
@@ -136,9 +137,38 @@ def _rewrite_binary(qg, fg, node, in_layout, out_packed):
         node.params["threshold"] = sign_thresholds(a, alpha, b, k_max)
     else:
         q = qg.tensors[node.outputs[0]].quant
-        a.update(output_mode="int8", output_scale=float(q.scale[0]), output_zero_point=int(q.zero_point[0]))
-        node.params["alpha"] = alpha
-        node.params["bias"] = np.asarray(b, np.float32)
+        a["output_mode"] = "int8"
+        fields, node.params = int8_output_affine(alpha, b, float(q.scale[0]), int(q.zero_point[0]),
+                                                 a.get("clamp"), k_max)
+        a.update(fields)
+
+
+def int8_output_affine(alpha, bias, scale, zero_point, clamp, k_max):
+    """Integer output transform of a binary layer with int8 output (no float at run time):
+    q = clamp(zero_point + MBQM(dot * 2^dot_shift + bias_q[c], output_multiplier[c],
+    output_shift[c]), act_min, act_max) with the TFLite fixed-point multiply (MBQM), the
+    integer form of q = round(clamp(alpha[c] * dot + bias[c]) / scale) + zero_point.
+    dot_shift keeps the bias' fraction (|dot| <= k_max; the accumulator stays in int32).
+    Returns (attrs, params)."""
+    from tinycnn.fixedpoint import quantize_multiplier
+    alpha = np.abs(np.asarray(alpha, np.float64))
+    bias = np.zeros(len(alpha)) if bias is None else np.asarray(bias, np.float64)
+    dot_shift = int(max(0, min(16, 29 - int(np.ceil(np.log2(k_max + 1))))))
+    limit = float(1 << 30)
+    safe = np.where(alpha > 0, alpha, 1.0)
+    bias_q = np.where(alpha > 0, np.clip(np.round(bias * (1 << dot_shift) / safe), -limit, limit), 0)
+    pairs = [quantize_multiplier(float(al) / (scale * (1 << dot_shift))) if al > 0 else (0, 0) for al in alpha]
+    lo, hi = clamp or (None, None)
+    bound = lambda v, d: d if v is None else int(np.clip(zero_point + _round_away(v / scale), -128, 127))  # noqa: E731
+    attrs = dict(output_zero_point=int(zero_point), act_min=bound(lo, -128), act_max=bound(hi, 127),
+                 dot_shift=dot_shift)
+    params = {"bias_q": bias_q.astype(np.int32), "output_multiplier": np.array([m for m, _ in pairs], np.int32),
+              "output_shift": np.array([s for _, s in pairs], np.int8)}  # |shift| <= 31
+    return attrs, params
+
+
+def _round_away(v: float) -> int:
+    return int(np.sign(v) * np.floor(abs(v) + 0.5))
 
 
 def quantize_binary(fg: Graph, obs, cfg: QuantConfig | None = None, sign_conv_input: str = "int16") -> Graph:

@@ -8,7 +8,7 @@ import numpy as np
 
 from tinycnn.bitpack import pack_bits, unpack_signs, words_for
 from tinycnn.ir import Op
-from tinycnn.reference.binary_float import real_output
+from tinycnn.fixedpoint import np_multiply_by_quantized_multiplier
 from tinycnn.reference.float_ops import extract_patches
 
 
@@ -24,8 +24,9 @@ def binary_output(node, dot) -> np.ndarray:
     a, p = node.attrs, node.params
     if a["output_mode"] == "packed":
         return pack_bits(dot < p["threshold"].astype(np.int64))
-    y = real_output(a, dot, p["alpha"], p["bias"])
-    return quantize_real(y, a["output_scale"], a["output_zero_point"])
+    acc = np.asarray(dot, np.int64) * (1 << a["dot_shift"]) + p["bias_q"].astype(np.int64)
+    v = np_multiply_by_quantized_multiplier(acc, p["output_multiplier"], p["output_shift"])
+    return np.clip(v + a["output_zero_point"], a["act_min"], a["act_max"]).astype(np.int8)
 
 
 def binary_conv_2d(node, x, w):
