@@ -39,7 +39,14 @@ $(C_TOOLS):
 	apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user || \
 	  { apt-get update && apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; }
 
-test: $(STAMP) $(REF_STAMP) $(C_TOOLS)
+# emulated boards (firmware_sim/c_runtime/boards): system-mode QEMU for the MPS2/MPS3 machines
+.PHONY: firmware-tools
+firmware-tools:
+	@command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null && \
+	  [ -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ] || \
+	  { apt-get update && apt-get install -y qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi; }
+
+test: $(STAMP) $(REF_STAMP) $(C_TOOLS) firmware-tools
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider
