@@ -42,13 +42,17 @@ demo: $(STAMP)
 	@echo; echo "== will it fit, and how fast? (firmware simulation on a Cortex-M4, STM32L4-class) =="
 	$(BIN)/tinycnn simulate $(OUT)/digits_cnn.tcnn --target cortex-m4 --plot $(OUT)/digits_cnn_cortex-m4.png
 
-# C runtime tests: Cortex-M cross compiler + newlib, and qemu-arm (user mode) to run the DSP build
-C_TOOLS := /usr/bin/arm-none-eabi-gcc /usr/bin/qemu-arm
-$(C_TOOLS):
-	apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user || \
-	  { apt-get update && apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; }
+# C runtime and emulated boards: Cortex-M cross compiler + newlib, qemu-arm (user mode, DSP build
+# tests) and qemu-system-arm (the MPS2/MPS3 machines of firmware_sim/c_runtime/boards)
+FIRMWARE_PKGS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user qemu-system-arm
+.PHONY: firmware-tools
+firmware-tools:
+	@command -v qemu-system-arm >/dev/null && command -v qemu-arm >/dev/null && \
+	  command -v arm-none-eabi-gcc >/dev/null && \
+	  [ -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ] || \
+	  { apt-get update && apt-get install -y $(FIRMWARE_PKGS); }
 
-test: $(STAMP) $(REF_STAMP) $(C_TOOLS) $(MPY_STAMP)
+test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider

@@ -162,18 +162,17 @@ clean:
 """
 
 
-def export_project(blob_path, directory) -> Path:
+def export_project(blob_path, directory, boards=C_RUNTIME / "boards") -> Path:
     """A self-contained C99 project in ``directory``: the runtime sources (tcnn/), the model as a
     const array (model_data.c, declared extern in model_data.h), main.c and a Makefile (the
-    boards' from firmware_sim/c_runtime/boards when present, else a host-only pair)."""
+    boards' from ``boards`` (firmware_sim/c_runtime/boards) when present, else a host-only pair)."""
     import shutil
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         shutil.copytree(C_RUNTIME / "runtime", directory / "tcnn", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.o", "README*"))
-        boards = C_RUNTIME / "boards"
-        if boards.is_dir():
+        if boards is not None and Path(boards).is_dir():
             shutil.copytree(boards, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.o"))
         export_c(blob_path, directory / "model_data.h", name="model")
         for fname, text in (("main.c", HOST_MAIN), ("Makefile", HOST_MAKEFILE)):

@@ -148,13 +148,17 @@ def _depth(v, d=1):
 def graph_from_bytes(buf: bytes, path="<bytes>") -> Graph:
     b = _Blob(buf, path)
     host, debug = b.json("host"), b.json("debug")
+    for doc, keys in ((host, ("meta", "attrs", "params")), (debug, ("meta", "attrs", "quant"))):
+        if not all(isinstance(doc.get(k, {}), dict) for k in keys):
+            b.fail(f"host/debug section: {', '.join(keys)} must be JSON objects")
     meta = {**debug.get("meta", {}), **host.get("meta", {})}
-    if not isinstance(meta, dict):
-        b.fail("metadata is not a JSON object")
     g = Graph(name=str(debug.get("name", "model")), meta=meta)
     n_tensors, n_ops = b.sec["tensors"][1], b.sec["ops"][1]
     names = debug.get("tensors") or [f"t{i}" for i in range(n_tensors)]
     op_names = debug.get("ops") or [f"op{i}" for i in range(n_ops)]
+    if (not isinstance(names, list) or not isinstance(op_names, list)
+            or not all(isinstance(x, str) for x in names + op_names)):
+        b.fail("debug section names are not lists of strings")
     if len(names) != n_tensors or len(op_names) != n_ops or len(set(names)) != len(names):
         b.fail("debug section names do not match the tensor and op tables")
     dq = debug.get("quant", {})
@@ -216,7 +220,10 @@ def graph_from_bytes(buf: bytes, path="<bytes>") -> Graph:
             if not isinstance(extra, dict):
                 b.fail(f"{where}: extra attributes are not a JSON object")
             attrs.update(extra)
-        for pname, k in host_params.get(str(i), {}).items():
+        extra_params = host_params.get(str(i), {})
+        if not isinstance(extra_params, dict):
+            b.fail(f"{where}: host parameters are not a JSON object")
+        for pname, k in extra_params.items():
             params[pname] = b.array(k if isinstance(k, int) else -1, f"{where} param '{pname}'")
         if variant:
             attrs["kernel_variant"] = F.KERNEL_VARIANTS[variant]
