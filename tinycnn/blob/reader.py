@@ -3,7 +3,6 @@ record, string, index list, attribute block and array against its bounds, dtype 
 before a kernel sees it."""
 from __future__ import annotations
 
-import json
 import math
 import struct
 import zlib
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycnn.blob import format as F
-from tinycnn.blob.validate import validate_graph
+from tinycnn.blob.validate import parse_metadata, validate_graph
 from tinycnn.errors import BlobError
 from tinycnn.ir import Graph, Node, Op, QuantParams, Tensor
 
@@ -123,10 +122,7 @@ class _Blob:
 
 def graph_from_bytes(buf: bytes, path="<bytes>") -> Graph:
     b = _Blob(buf, path)
-    try:
-        doc = json.loads(bytes(buf[b.meta_off:b.meta_off + b.meta_size]))
-    except ValueError as exc:
-        raise BlobError(f"{path}: metadata section is not valid JSON") from exc
+    doc = parse_metadata(bytes(buf[b.meta_off:b.meta_off + b.meta_size]), path)
     if not isinstance(doc, dict) or not isinstance(doc.get("meta", {}), dict):
         raise BlobError(f"{path}: metadata section is not a JSON object")
     g = Graph(name=doc.get("name", "model"), meta=doc.get("meta", {}))

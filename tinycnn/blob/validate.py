@@ -13,6 +13,7 @@ checksum is right cannot crash the runtime. Every failure is a BlobError naming 
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -118,6 +119,9 @@ def check_node(g: Graph, node) -> None:
     if spec is None:
         known = ", ".join(repr(v) for v in TABLE.variants(node.op.value)) or "none"
         raise Invalid(f"no kernel for variant {variant!r} (output {out_t.dtype}); supported variants: {known}")
+    quantized = bool(g.inputs) and g.tensors[g.inputs[0]].dtype != "float32"
+    need((spec.kernel.host is not None) == quantized,
+         f"a {'quantized' if quantized else 'float32'} graph cannot hold a {variant or 'int8'} node")
     shapes = _operands(g, node, spec)
     for a in spec.attrs:
         if a.name in node.attrs:
@@ -156,6 +160,32 @@ def _check_tensors(g, path):
                                 f"{list(dims)} (axis {q.axis}) or are not finite and positive")
     if arena > MAX_ARENA_BYTES:
         raise BlobError(f"{path}: activations need {arena} bytes per sample (limit {MAX_ARENA_BYTES})")
+
+
+MAX_METADATA_DEPTH = 32
+
+
+def parse_metadata(raw: bytes, path):
+    """The JSON metadata section, refused (BlobError) when invalid or nested deeper than
+    MAX_METADATA_DEPTH (checked on the bytes before parsing: no RecursionError)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in raw:
+        if in_string:
+            escaped, in_string = (not escaped and c == 0x5C), in_string and (escaped or c != 0x22)
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+    if deepest > MAX_METADATA_DEPTH:
+        raise BlobError(f"{path}: metadata nested {deepest} deep (limit {MAX_METADATA_DEPTH})")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BlobError(f"{path}: metadata section is not valid JSON") from exc
 
 
 def validate_graph(g: Graph, path) -> Graph:
