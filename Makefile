@@ -13,7 +13,8 @@ MPY_NODE  := .mpy-node
 MPY_STAMP := $(MPY_NODE)/.installed-stamp
 MPY_NPM   := @micropython/micropython-webassembly-pyscript@1.27.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean fuzz fuzz-blobs
+N ?= 200000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +56,16 @@ firmware-tools:
 test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest $(KERNEL_TESTS) -p no:cacheprovider
+
+# interpreted-kernel tests (the other kernel files' tests take > 8 min interpreted: not yet included)
+KERNEL_TESTS := tests/test_kernels.py tests/test_validate_limits.py
+
+# long fuzz campaign over crafted blobs (docs/fuzzing.md); N cases
+fuzz: fuzz-blobs
+
+fuzz-blobs: $(STAMP)
+	$(BIN)/python tests/fuzz/blob_fuzz.py -n $(N)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runtime.py

@@ -36,7 +36,7 @@ def test_compare_uint8_uses_tflite_reference(tmp_path, capsys):
 
 def _off_by_one_lut(monkeypatch, victim_op_type):
     """A test double for one kernel: the LUT kernel of one op type rounds differently (+1 LSB)."""
-    original = registry.BINDERS[Op.LUT]
+    original = registry.bind_lut
 
     def broken(graph, node, ins, out, scratch):
         call = original(graph, node, ins, out, scratch)
@@ -47,7 +47,7 @@ def _off_by_one_lut(monkeypatch, victim_op_type):
             call()
             np.copyto(out, np.minimum(out.astype(np.int16) + 1, 127).astype(np.int8))
         return run
-    monkeypatch.setitem(registry.BINDERS, Op.LUT, broken)
+    monkeypatch.setattr(registry, "bind_lut", broken)
 
 
 def test_compare_points_at_broken_layer(tmp_path, capsys, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import struct
 import zlib
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycnn.blob import format as F
-from tinycnn.blob.validate import validate_graph
+from tinycnn.blob.validate import parse_metadata, validate_graph
 from tinycnn.errors import BlobError
 from tinycnn.ir import Graph, Node, Op, QuantParams, Tensor
 
@@ -94,10 +93,8 @@ class _Blob:
         if size == 0:
             return {}
         raw = bytes(self.buf[off:off + size])
-        try:
-            doc = json.loads(raw.split(b"\0", 1)[0])  # debug: JSON, NUL, op names (for C runtimes)
-        except (ValueError, RecursionError) as exc:
-            raise BlobError(f"{self.path}: {name} section is not valid JSON") from exc
+        # debug: JSON, NUL, op names (for C runtimes); depth bounded on the bytes before parsing
+        doc = parse_metadata(raw.split(b"\0", 1)[0], f"{self.path}: {name} section")
         if not isinstance(doc, dict) or _depth(doc) > MAX_JSON_DEPTH:
             self.fail(f"{name} section is not a JSON object of depth <= {MAX_JSON_DEPTH}")
         return doc

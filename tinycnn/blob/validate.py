@@ -1,300 +1,211 @@
-"""Semantic validation of a graph read from a blob: the checks a kernel relies on but that a
-checksum cannot give (a blob can be well-formed and still inconsistent: crafted, or written by a
-buggy tool). Every failure is a BlobError naming the node and op.
+"""Semantic validation of a graph read from a blob, derived from the op specs (tinycnn/opspec):
+everything a kernel relies on is checked before any kernel runs, so a crafted blob whose
+checksum is right cannot crash the runtime. Every failure is a BlobError naming the node and op.
 
-- order: every node input is a graph input, a constant, or produced by an earlier node;
-- geometry: strides and dilations >= 1, paddings >= 0, kernel shapes consistent with the input;
-- shapes: each core op's output shape is recomputed from its inputs and attributes and must
-  equal the declared one; per-channel parameter arrays have one entry per output channel;
-  lookup tables have 256 entries;
-- quantization: one scale per tensor, or one per channel along a valid axis.
-Ops without a shape rule here (added by later features) are still covered by the order,
-quantization and parameter-length checks.
+- sizes: every dimension >= 1 (batch -1), each tensor <= MAX_TENSOR_ELEMENTS, all activations
+  together <= MAX_ARENA_BYTES at batch 1; metadata depth bounded (reader);
+- order: inputs are graph inputs, constants or outputs of earlier nodes; each tensor written once;
+- per node, from its (op, variant) spec: operand count, dtypes and constness; attributes'
+  types and ranges (closed sets for strings such as kernel_variant / output_mode); prepared
+  parameters' dtype, exact shape and value ranges; the output shape recomputed; extra checks
+  (activation range, fixed-point multiplier/shift ranges, int32 accumulator bound, ...);
+- quantization: one scale per tensor or one per channel along a valid axis, finite and > 0.
 """
 from __future__ import annotations
+
+import json
+import math
 
 import numpy as np
 
 from tinycnn.errors import BlobError
-from tinycnn.ir import Graph, Op
+from tinycnn.ir import Graph
+from tinycnn.opspec import TABLE, variant_of
+from tinycnn.opspec.checks import CHECKS, LENGTHS, Context
+from tinycnn.opspec.shapes import RULES, Invalid, need
+
+MAX_TENSOR_ELEMENTS = 1 << 26  # 64 Mi elements: far above any MCU model, far below a MemoryError
+MAX_ARENA_BYTES = 1 << 30  # every activation of one sample together
+MAX_REPEAT = 1024  # inputs of one CONCATENATION
+_KINDS = {"i": "iu", "f": "f"}
 
 
-class _Invalid(Exception):
-    pass
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _need(cond, msg):
-    if not cond:
-        raise _Invalid(msg)
+def _in(v, attr):
+    return (attr.lo is None or v >= attr.lo) and (attr.hi is None or v <= attr.hi)
 
 
-def _ints(attrs, key, n, minimum):
-    v = attrs.get(key)
-    _need(isinstance(v, list) and len(v) == n and all(isinstance(x, int) and x >= minimum for x in v),
-          f"attribute '{key}' must be {n} integers >= {minimum}, got {v!r}")
-    return v
-
-
-def _spatial(size, k, s, d, p0, p1):
-    out = (size + p0 + p1 - d * (k - 1) - 1) // s + 1
-    _need(out >= 1, "the kernel does not fit the padded input")
-    return out
-
-
-def _conv(shapes, attrs, op):
-    x, w = shapes[0], shapes[1]
-    _need(len(x) == 4, f"input must be NHWC, got {x}")
-    s, d, p = _ints(attrs, "stride", 2, 1), attrs.get("dilation", [1, 1]), _ints(attrs, "pad", 4, 0)
-    _ints({"dilation": d}, "dilation", 2, 1)
-    if op == Op.CONV_2D:
-        _need(len(w) == 4, f"weights must be [Cout, KH, KW, Cin/groups], got {w}")
-        groups = attrs.get("groups", 1)
-        _need(isinstance(groups, int) and groups >= 1 and x[3] == w[3] * groups and w[0] % groups == 0,
-              f"weights {w} do not match input channels {x[3]} with groups {groups}")
-        kh, kw, cout = w[1], w[2], w[0]
+def _check_attr(a, v):
+    k = a.kind
+    if k == "int":
+        ok = _is_int(v) and _in(v, a)
+    elif k == "float":
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and _in(v, a)
+    elif k == "str":
+        ok = isinstance(v, str) and (not a.choices or v in a.choices)
+    elif k == "bool":
+        ok = isinstance(v, bool)
+    elif k == "ints":
+        ok = isinstance(v, list) and (not a.count or len(v) == a.count) and len(v) <= 6 and \
+            all(_is_int(e) and _in(e, a) for e in v)
+    elif k == "int_rows":
+        ok = isinstance(v, list) and len(v) <= 6 and all(
+            isinstance(r, list) and len(r) == 2 and all(_is_int(e) and _in(e, a) for e in r) for r in v)
+    elif k == "clamp":
+        ok = v is None or (isinstance(v, list) and len(v) == 2 and all(
+            e is None or (isinstance(e, (int, float)) and not isinstance(e, bool) and not math.isnan(e)) for e in v))
     else:
-        _need(len(w) == 3, f"weights must be [KH, KW, Cout], got {w}")
-        dm = attrs.get("depth_multiplier", 1)
-        _need(isinstance(dm, int) and dm >= 1 and w[2] == x[3] * dm,
-              f"weights {w} do not match input channels {x[3]} x depth multiplier {dm}")
-        kh, kw, cout = w[0], w[1], w[2]
-    if len(shapes) > 2 and shapes[2] is not None:
-        _need(tuple(shapes[2]) == (cout,), f"bias shape {shapes[2]} != ({cout},)")
-    return (1, _spatial(x[1], kh, s[0], d[0], p[0], p[2]), _spatial(x[2], kw, s[1], d[1], p[1], p[3]), cout)
+        raise AssertionError(f"unknown attribute kind {k}")
+    bound = f" in [{a.lo}, {a.hi}]" if a.lo is not None else ""
+    choices = f" one of {list(a.choices)}" if a.choices else ""
+    need(ok, f"attribute '{a.name}' must be {k}{bound}{choices}, got {v!r}"[:300])
 
 
-def _fc(shapes, attrs, op):
-    x, w = shapes[0], shapes[1]
-    _need(len(w) == 2 and int(np.prod(x[1:])) == w[1], f"weights {w} do not match input {x}")
-    if len(shapes) > 2 and shapes[2] is not None:
-        _need(tuple(shapes[2]) == (w[0],), f"bias shape {shapes[2]} != ({w[0]},)")
-    return (1, w[0])
+def _operands(g, node, spec):
+    """Match node.inputs to the spec's operands; returns (input shapes, dtype errors checked)."""
+    ops = spec.inputs
+    if len(ops) == 1 and ops[0].repeat:
+        need(1 <= len(node.inputs) <= MAX_REPEAT and all(node.inputs), f"takes 1-{MAX_REPEAT} inputs")
+        pairs = [(ops[0], n) for n in node.inputs]
+    else:
+        required = sum(not o.optional for o in ops)
+        need(required <= len(node.inputs) <= len(ops), f"takes {required}-{len(ops)} inputs, got {len(node.inputs)}")
+        pairs = list(zip(ops, node.inputs))
+    shapes = []
+    for o, name in pairs:
+        if not name:
+            need(o.optional, f"input '{o.name}' is required")
+            shapes.append(None)
+            continue
+        t = g.tensors[name]
+        need(t.dtype in o.dtypes, f"input '{o.name}' has dtype {t.dtype}; supported: {', '.join(o.dtypes)}")
+        need(o.const is None or o.const == t.is_const,
+             f"input '{o.name}' must be {'a constant' if o.const else 'an activation'}")
+        shapes.append(t.concrete_shape(1))
+    need(len(node.outputs) == len(spec.outputs), f"has {len(node.outputs)} outputs, expected {len(spec.outputs)}")
+    for o, name in zip(spec.outputs, node.outputs):
+        t = g.tensors[name]
+        need(not t.is_const, f"output '{name}' is a constant")
+        need(t.dtype in o.dtypes, f"output has dtype {t.dtype}; supported: {', '.join(o.dtypes)}")
+    return shapes
 
 
-def _pool(shapes, attrs, op):
-    x = shapes[0]
-    _need(len(x) == 4, f"input must be NHWC, got {x}")
-    k, s, p = _ints(attrs, "kernel", 2, 1), _ints(attrs, "stride", 2, 1), _ints(attrs, "pad", 4, 0)
-    return (1, _spatial(x[1], k[0], s[0], 1, p[0], p[2]), _spatial(x[2], k[1], s[1], 1, p[1], p[3]), x[3])
+def _params(node, spec, ctx):
+    for p in spec.params:
+        v = node.params.get(p.name)
+        if v is None:
+            need(p.optional, f"prepared parameter '{p.name}' is missing")
+            continue
+        need(isinstance(v, np.ndarray), f"param '{p.name}' is not an array")
+        need(v.dtype.kind in _KINDS.get(p.kind, "") or v.dtype.name == p.kind,
+             f"param '{p.name}' has dtype {v.dtype}, expected {p.kind}")
+        shape = tuple(d if isinstance(d, int) else LENGTHS[d](ctx) for d in p.shape)
+        need(v.shape == shape, f"param '{p.name}' has shape {v.shape}, expected {shape}")
+        if v.dtype.kind == "f":
+            need(bool(np.all(np.isfinite(v))), f"param '{p.name}' has non-finite values")
+        if v.size and (p.lo is not None or p.hi is not None):
+            need((p.lo is None or v.min() >= p.lo) and (p.hi is None or v.max() <= p.hi),
+                 f"param '{p.name}' values outside [{p.lo}, {p.hi}]")
 
 
-def _mean(shapes, attrs, op):
-    _need(len(shapes[0]) == 4, f"input must be NHWC, got {shapes[0]}")
-    return (1, 1, 1, shapes[0][3])  # (or (1, C) without keep_dims: accepted in _check_node)
-
-
-def _broadcast(shapes, attrs, op):
-    try:
-        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
-    except ValueError:
-        raise _Invalid(f"input shapes {shapes} do not broadcast") from None
-
-
-def _same(shapes, attrs, op):
-    return tuple(shapes[0])
-
-
-def _concat(shapes, attrs, op):
-    axis = attrs.get("axis")
-    rank = len(shapes[0])
-    _need(isinstance(axis, int) and 0 <= axis < rank, f"axis {axis!r} out of range")
-    for s in shapes:
-        _need(len(s) == rank and all(a == b for i, (a, b) in enumerate(zip(s, shapes[0])) if i != axis),
-              f"input shapes {shapes} cannot be concatenated on axis {axis}")
-    out = list(shapes[0])
-    out[axis] = sum(s[axis] for s in shapes)
-    return tuple(out)
-
-
-def _reshape(shapes, attrs, op):
-    return None  # checked by element count in validate_graph
-
-
-def _transpose(shapes, attrs, op):
-    perm = attrs.get("perm")
-    _need(isinstance(perm, list) and sorted(perm) == list(range(len(shapes[0]))) and perm[0] == 0,
-          f"perm {perm!r} is not a permutation keeping the batch first")
-    return tuple(shapes[0][p] for p in perm)
-
-
-def _pad(shapes, attrs, op):
-    pads = attrs.get("pads")
-    x = shapes[0]
-    _need(isinstance(pads, list) and len(pads) == len(x)
-          and all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p) for p in pads),
-          f"pads {pads!r} must be non-negative [before, after] per dimension")
-    return tuple(d + a + b for d, (a, b) in zip(x, pads))
-
-
-def _resize(shapes, attrs, op):
-    sc = _ints(attrs, "scale", 2, 1)
-    x = shapes[0]
-    return (1, x[1] * sc[0], x[2] * sc[1], x[3])
-
-
-SHAPE_RULES = {
-    Op.CONV_2D: _conv, Op.DEPTHWISE_CONV_2D: _conv, Op.FULLY_CONNECTED: _fc,
-    Op.MAX_POOL_2D: _pool, Op.AVERAGE_POOL_2D: _pool, Op.MEAN: _mean,
-    Op.ADD: _broadcast, Op.SUB: _broadcast, Op.MUL: _broadcast, Op.PRELU: _broadcast,
-    Op.LUT: _same, Op.REQUANTIZE: _same, Op.SOFTMAX: _same, Op.CLAMP: _same,
-    Op.CONCATENATION: _concat, Op.RESHAPE: _reshape, Op.TRANSPOSE: _transpose, Op.PAD: _pad,
-    Op.RESIZE_NEAREST: _resize,
-}
-
-
-# ---- segmentation / detection ops (tinycnn/reference/{resize_bilinear,transpose_conv,reduce,movement}.py)
-def _nhwc(x):
-    _need(len(x) == 4, f"input must be NHWC, got {x}")
-    return x
-
-
-def _resize_bilinear(shapes, attrs, op):
-    x = _nhwc(shapes[0])
-    size = _ints(attrs, "size", 2, 1)
-    return (1, size[0], size[1], x[3])
-
-
-def _transpose_conv(shapes, attrs, op):
-    x, w = _nhwc(shapes[0]), shapes[1]
-    _ints(attrs, "stride", 2, 1), _ints(attrs, "pad", 4, 0)
-    size = _ints(attrs, "output_size", 2, 1)
-    _need(len(w) == 4 and w[3] == x[3], f"weights must be [Cout, KH, KW, {x[3]}], got {w}")
-    if len(shapes) > 2:
-        _need(tuple(shapes[2]) == (w[0],), f"bias shape {shapes[2]} != ({w[0]},)")
-    return (1, size[0], size[1], w[0])
-
-
-def _reduced(shapes, attrs, axes):
-    x = shapes[0]
-    _need(isinstance(axes, list) and axes and all(isinstance(a, int) and 1 <= a < len(x) for a in axes)
-          and sorted(axes) == list(range(min(axes), max(axes) + 1)),
-          f"axes {axes!r} must be a contiguous run of non-batch axes of a rank-{len(x)} tensor")
-    if attrs.get("keep_dims"):
-        return tuple(1 if i in axes else d for i, d in enumerate(x))
-    return tuple(d for i, d in enumerate(x) if i not in axes)
-
-
-def _reduce_mean(shapes, attrs, op):
-    return _reduced(shapes, attrs, attrs.get("axes"))
-
-
-def _arg(shapes, attrs, op):
-    return _reduced(shapes, attrs, [attrs.get("axis")])
-
-
-def _depth_space(shapes, attrs, op):
-    n, h, w, c = _nhwc(shapes[0])
-    b = attrs.get("block")
-    _need(isinstance(b, int) and b >= 1 and attrs.get("mode", "DCR") in ("DCR", "CRD"), f"bad block/mode {attrs}")
-    if op == Op.DEPTH_TO_SPACE:
-        _need(c % (b * b) == 0, f"{c} channels do not split into {b}x{b} blocks")
-        return (n, h * b, w * b, c // (b * b))
-    _need(h % b == 0 and w % b == 0, f"{h}x{w} is not a multiple of the block {b}")
-    return (n, h // b, w // b, c * b * b)
-
-
-def _strided_slice(shapes, attrs, op):
-    x = shapes[0]
-    begin, stride, size = (attrs.get(k) for k in ("begin", "stride", "size"))
-    _need(all(isinstance(v, list) and len(v) == len(x) for v in (begin, stride, size))
-          and (begin[0], stride[0], size[0]) == (0, 1, -1), f"begin/stride/size must have {len(x)} entries"
-          " and keep the batch")
-    for d, b, s, k in list(zip(x, begin, stride, size))[1:]:
-        _need(isinstance(s, int) and s != 0 and isinstance(k, int) and k >= 1 and 0 <= b < d
-              and 0 <= b + (k - 1) * s < d, f"slice begin {b} stride {s} size {k} leaves a dim of {d}")
-    return (1,) + tuple(size[1:])
-
-
-SHAPE_RULES.update({
-    Op.RESIZE_BILINEAR: _resize_bilinear, Op.TRANSPOSE_CONV: _transpose_conv, Op.REDUCE_MEAN: _reduce_mean,
-    Op.ARG_MAX: _arg, Op.ARG_MIN: _arg, Op.DEPTH_TO_SPACE: _depth_space, Op.SPACE_TO_DEPTH: _depth_space,
-    Op.STRIDED_SLICE: _strided_slice,
-})
-TABLE_PARAMS = {"lut": 256, "exp_table": 256}
-# prepared integer fields the default int8 kernels read (tinycnn/quant/prepare.py)
-_Q = ("input_offset", "output_offset", "act_min", "act_max")
-REQUIRED_INT8 = {
-    Op.CONV_2D: (_Q, ("output_multiplier", "output_shift")),
-    Op.DEPTHWISE_CONV_2D: (_Q, ("output_multiplier", "output_shift")),
-    Op.FULLY_CONNECTED: (_Q, ("output_multiplier", "output_shift")),
-    Op.ADD: (("input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
-              "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier", "output_shift",
-              "act_min", "act_max"), ()),
-    Op.MUL: (("input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
-              "act_min", "act_max"), ()),
-    Op.MAX_POOL_2D: (("act_min", "act_max"), ()), Op.AVERAGE_POOL_2D: (("act_min", "act_max"), ()),
-    Op.MEAN: (("input_offset", "output_offset", "output_multiplier", "output_shift"), ()),
-    Op.LUT: ((), ("lut",)), Op.PAD: (("pad_value_q",), ()),
-    Op.CONCATENATION: (("output_offset",), ("requant",)),
-    Op.TRANSPOSE_CONV: (_Q, ("output_multiplier", "output_shift")),
-    Op.REDUCE_MEAN: (("input_offset", "output_offset", "output_multiplier", "output_shift"), ()),
-}
-REQUIRED_INT8[Op.SUB] = REQUIRED_INT8[Op.ADD]
-PER_CHANNEL_PARAMS = ("output_multiplier", "output_shift")
-
-
-def _check_node(g, node, shape_of):
-    shapes = [shape_of(i) if i else None for i in node.inputs]
-    _need(node.outputs and node.inputs and shapes[0] is not None, "needs at least one input and one output")
-    out = shape_of(node.outputs[0])
-    rule = SHAPE_RULES.get(node.op)
-    if rule is not None:
-        arity = {Op.CONV_2D: (2, 3), Op.DEPTHWISE_CONV_2D: (2, 3), Op.FULLY_CONNECTED: (2, 3),
-                 Op.TRANSPOSE_CONV: (3, 3)}.get(node.op)
-        if arity:
-            _need(arity[0] <= len(node.inputs) <= arity[1], f"takes {arity[0]}-{arity[1]} inputs")
-        expected = rule([s for s in shapes if s is not None] if arity is None else shapes, node.attrs, node.op)
-        if node.op == Op.RESHAPE:
-            _need(int(np.prod(out)) == int(np.prod(shapes[0])), f"reshape {shapes[0]} -> {out} changes the size")
-        elif node.attrs.get("output_mode") == "packed":  # 1-bit output: channels packed in words
-            _need(tuple(out[:-1]) == tuple(expected[:-1]) and out[-1] == -(-expected[-1] // 32),
-                  f"declared packed output {out} does not hold {expected[-1]} channels of {expected[:-1]}")
-        elif node.op == Op.MEAN and tuple(out) == (1, expected[-1]):
-            pass
+def check_node(g: Graph, node) -> None:
+    out_t = g.tensors[node.outputs[0]] if node.outputs else None
+    need(out_t is not None, "has no output")
+    # int32 index outputs (ARG_MAX/ARG_MIN) take the variant of their input's dtype
+    sel = g.tensors[node.inputs[0]].dtype if out_t.dtype == "int32" and node.inputs else out_t.dtype
+    variant = variant_of(node, sel)
+    spec = TABLE.get(node.op.value, variant)
+    if spec is None:
+        known = ", ".join(repr(v) for v in TABLE.variants(node.op.value)) or "none"
+        raise Invalid(f"no kernel for variant {variant!r} (output {out_t.dtype}); supported variants: {known}")
+    quantized = bool(g.inputs) and g.tensors[g.inputs[0]].dtype != "float32"
+    need((spec.kernel.host is not None) == quantized,
+         f"a {'quantized' if quantized else 'float32'} graph cannot hold a {variant or 'int8'} node")
+    shapes = _operands(g, node, spec)
+    for a in spec.attrs:
+        if a.name in node.attrs:
+            _check_attr(a, node.attrs[a.name])
         else:
-            _need(tuple(out) == tuple(expected), f"declared output shape {out} but the op produces {expected}")
-    required = REQUIRED_INT8.get(node.op)
-    if (required and g.tensors[node.outputs[0]].dtype == "int8" and "kernel_variant" not in node.attrs
-            and "output_mode" not in node.attrs):
-        attrs, params = required
-        missing = [a for a in attrs if not isinstance(node.attrs.get(a), int)] + \
-                  [p for p in params if p not in node.params]
-        _need(not missing, f"prepared fields missing or not integers: {', '.join(missing)}")
-        if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV):
-            _need(len(node.inputs) == 3 and node.inputs[2], "an int8 weighted op needs its int32 bias")
-    for key in PER_CHANNEL_PARAMS:
-        if key in node.params:
-            _need(node.params[key].shape == (out[-1],),
-                  f"param '{key}' has shape {node.params[key].shape}, expected ({out[-1]},)")
-    for key, n in TABLE_PARAMS.items():
-        if key in node.params and node.op in (Op.LUT, Op.SOFTMAX):
-            _need(node.params[key].shape[-1] == n, f"param '{key}' must have {n} entries")
+            need(a.optional, f"attribute '{a.name}' is missing")
+    out = out_t.concrete_shape(1)
+    ctx = Context(g, node, spec, shapes, out)
+    expected = RULES[spec.shape](shapes, node.attrs)
+    if expected is None:  # RESHAPE: same element count
+        need(math.prod(out) == math.prod(shapes[0]), f"reshape {shapes[0]} -> {out} changes the size")
+    else:
+        need(tuple(out) == tuple(expected), f"declared output shape {out} but the op produces {tuple(expected)}")
+    _params(node, spec, ctx)
+    for name in spec.checks:
+        CHECKS[name](ctx)
+
+
+def _check_tensors(g, path):
+    arena = 0
+    for t in g.tensors.values():
+        dims = t.shape
+        ok = len(dims) <= 6 and all(_is_int(d) and (d >= 1 or (i == 0 and d == -1)) for i, d in enumerate(dims))
+        n = math.prod(t.concrete_shape(1)) if ok else 0
+        if not ok or n > MAX_TENSOR_ELEMENTS:
+            raise BlobError(f"{path}: tensor '{t.name}': shape {list(dims)} is invalid or larger than "
+                            f"{MAX_TENSOR_ELEMENTS} elements")
+        if not t.is_const:
+            arena += n * np.dtype(t.dtype).itemsize
+        if t.quant is not None:
+            q, k = t.quant, len(t.quant.scale)
+            fits = (k == len(q.zero_point)) and (k == 1 or (q.axis is not None and 0 <= q.axis < len(dims)
+                                                            and k == t.concrete_shape(1)[q.axis]))
+            if not fits or not np.all(np.isfinite(q.scale)) or not np.all(q.scale > 0):
+                raise BlobError(f"{path}: tensor '{t.name}': {k} quantization scale(s) do not fit shape "
+                                f"{list(dims)} (axis {q.axis}) or are not finite and positive")
+    if arena > MAX_ARENA_BYTES:
+        raise BlobError(f"{path}: activations need {arena} bytes per sample (limit {MAX_ARENA_BYTES})")
+
+
+MAX_METADATA_DEPTH = 32
+
+
+def parse_metadata(raw: bytes, path):
+    """The JSON metadata section, refused (BlobError) when invalid or nested deeper than
+    MAX_METADATA_DEPTH (checked on the bytes before parsing: no RecursionError)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in raw:
+        if in_string:
+            escaped, in_string = (not escaped and c == 0x5C), in_string and (escaped or c != 0x22)
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+    if deepest > MAX_METADATA_DEPTH:
+        raise BlobError(f"{path}: metadata nested {deepest} deep (limit {MAX_METADATA_DEPTH})")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BlobError(f"{path}: metadata section is not valid JSON") from exc
 
 
 def validate_graph(g: Graph, path) -> Graph:
-    for t in g.tensors.values():
-        if t.quant is not None:
-            n = len(t.quant.scale)
-            ok = n == 1 or (t.quant.axis is not None and 0 <= t.quant.axis < len(t.shape)
-                            and n == t.shape[t.quant.axis])
-            if not ok or not np.all(np.isfinite(t.quant.scale)):
-                raise BlobError(f"{path}: tensor '{t.name}': {n} quantization scale(s) do not fit shape "
-                                f"{list(t.shape)} (axis {t.quant.axis}) or are not finite")
+    _check_tensors(g, path)
     available = set(g.inputs) | {k for k, t in g.tensors.items() if t.is_const}
-
-    def shape_of(name):
-        return g.tensors[name].concrete_shape(1)
-
+    for name in g.inputs:
+        if g.tensors[name].is_const:
+            raise BlobError(f"{path}: graph input '{name}' is a constant")
     for node in g.nodes:
         try:
             for i in node.inputs:
-                _need(not i or i in available, f"reads tensor '{i}' before any node computes it")
+                need(not i or i in available, f"reads tensor '{i}' before any node computes it")
             for o in node.outputs:
-                _need(o not in available, f"writes tensor '{o}' that already has a value")
-            _check_node(g, node, shape_of)
-        except _Invalid as exc:
+                need(o not in available, f"writes tensor '{o}' that already has a value")
+            check_node(g, node)
+        except Invalid as exc:
             raise BlobError(f"{path}: node '{node.name}' ({node.op.value}): {exc}") from None
-        except (TypeError, ValueError, IndexError, KeyError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
             raise BlobError(f"{path}: node '{node.name}' ({node.op.value}): malformed attributes ({exc})") from None
         available.update(node.outputs)
     for o in g.outputs:

@@ -22,9 +22,8 @@ import numpy as np
 
 from tinycnn.bitpack import pack_int8_s1, popcount32, unpack_bits, words_for
 from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
-from tinycnn.ir import Op
 from tinycnn.jit import njit
-from tinycnn.kernels.registry import BINDERS, as4d, binder
+from tinycnn.kernels.registry import as4d
 
 
 # ---------------- per-pixel pieces ----------------
@@ -311,8 +310,15 @@ def _transform_args(node):
     return "int8", (affine, oq)
 
 
-@binder(Op.BINARY_CONV_2D)
-def _bind_bconv(graph, node, ins, out, scratch):
+def bind_bconv_host(graph, node, ins, out, scratch):
+    return _bind_bconv(graph, node, ins, out, scratch, device=False)
+
+
+def bind_bconv_device(graph, node, ins, out, scratch):
+    return _bind_bconv(graph, node, ins, out, scratch, device=True)
+
+
+def _bind_bconv(graph, node, ins, out, scratch, device):
     x, w = ins[0], ins[1]
     a = node.attrs
     cout, kh, kw, nw = w.shape
@@ -330,7 +336,7 @@ def _bind_bconv(graph, node, ins, out, scratch):
     geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)
     kinfo = np.array([kh, kw, cin, 1 if a.get("pad_mode", "zero") == "zero" else 0], np.int64)
     wpop = weight_popcounts(w, cin)
-    if not getattr(scratch, "device", False):  # host: row-buffered, channel-vectorized kernel
+    if not device:  # host: row-buffered, channel-vectorized kernel
         w3t = np.ascontiguousarray(w.reshape(cout, kh * kw, nw).transpose(1, 2, 0))  # [taps, words, Cout]
         wpop_t = np.ascontiguousarray(wpop.T)  # [taps, Cout]
         acc = scratch((out.shape[2], cout), np.int32, host_only=True)
@@ -341,8 +347,7 @@ def _bind_bconv(graph, node, ins, out, scratch):
     return lambda: fn(x, w2, wpop, geom, kinfo, patch, padded, dots, *extra, out)
 
 
-@binder(Op.BINARY_FULLY_CONNECTED)
-def _bind_bfc(graph, node, ins, out, scratch):
+def bind_bfc(graph, node, ins, out, scratch):
     x, w = ins[0], ins[1]
     a = node.attrs
     x2 = x.reshape(x.shape[0], -1)
@@ -354,15 +359,13 @@ def _bind_bfc(graph, node, ins, out, scratch):
     return lambda: fn(x2, w2, k_bits, dots, *extra, out)
 
 
-@binder(Op.BINARIZE)
-def _bind_binarize(graph, node, ins, out, scratch):
+def bind_binarize(graph, node, ins, out, scratch):
     x4, o4 = as4d(ins[0]), as4d(out)
     zp = np.int32(node.attrs["input_zero_point"])
     return lambda: pack_int8_s1(x4, zp, o4)
 
 
-@binder(Op.BINARY_MAX_POOL_2D)
-def _bind_bmaxpool(graph, node, ins, out, scratch):
+def bind_bmaxpool(graph, node, ins, out, scratch):
     a = node.attrs
     geom = np.array(list(a["kernel"]) + list(a["stride"]) + list(a["pad"][:2]), np.int64)
     c, nw = a["channels"], words_for(a["channels"])
@@ -372,15 +375,9 @@ def _bind_bmaxpool(graph, node, ins, out, scratch):
     return lambda: binary_max_pool_2d(ins[0], geom, mask, out)
 
 
-_int8_conv_binder = BINDERS[Op.CONV_2D]
-
-
-@binder(Op.CONV_2D)
-def _bind_conv_maybe_packed(graph, node, ins, out, scratch):
+def bind_conv_packed(graph, node, ins, out, scratch):
     """CONV_2D with attrs output_mode "packed" (sign fused by tinycnn.quant.binarize:
-    int8/int16 input, int16 weights, int64 bias); every other CONV_2D goes to the int8 binder."""
-    if node.attrs.get("output_mode") != "packed":
-        return _int8_conv_binder(graph, node, ins, out, scratch)
+    int8/int16 input, int16 weights, int64 bias)."""
     x, w, b = ins
     a = node.attrs
     geom = np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]), np.int64)

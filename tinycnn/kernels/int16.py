@@ -1,5 +1,6 @@
 """16x8 kernels (int16 activations with zero point 0, int8 weights, int64 bias; TFLite's
-16x8 scheme) and their binders under the registry keys (op, "int16x8").
+16x8 scheme) and their binders (named by the int16x8 specs in tinycnn/opspec/variants.py; ADD/SUB use the
+int8 binder: the kernel is dtype-generic, 16x8 differs in its prepared fields).
 
 Weighted ops accumulate in int64 and requantize with TFLite's int64
 MultiplyByQuantizedMultiplier (16-bit rounded multiplier, one rounding shift). Pools, pad,
@@ -14,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
-from tinycnn.ir import Op
 from tinycnn.jit import njit
 from tinycnn.kernels import pool
-from tinycnn.kernels.registry import BINDERS, as4d, binder
+from tinycnn.kernels.registry import as4d
 
 VARIANT = "int16x8"
 
@@ -124,32 +124,22 @@ def _geom(a, last):
     return np.array(list(a["stride"]) + list(a.get("dilation", [1, 1])) + list(a["pad"][:2]) + [last], np.int64)
 
 
-@binder((Op.CONV_2D, VARIANT))
-def _bind_conv(graph, node, ins, out, scratch):
+def bind_conv(graph, node, ins, out, scratch):
     x, w, b, m, s, clamp = _weighted_args(node, ins)
     geom = _geom(node.attrs, node.attrs.get("groups", 1))
     return lambda: conv_2d_s16(x, w, b, m, s, geom, clamp, out)
 
 
-@binder((Op.DEPTHWISE_CONV_2D, VARIANT))
-def _bind_dw(graph, node, ins, out, scratch):
+def bind_dw(graph, node, ins, out, scratch):
     x, w, b, m, s, clamp = _weighted_args(node, ins)
     geom = _geom(node.attrs, node.attrs.get("depth_multiplier", 1))
     return lambda: depthwise_conv_2d_s16(x, w, b, m, s, geom, clamp, out)
 
 
-@binder((Op.FULLY_CONNECTED, VARIANT))
-def _bind_fc(graph, node, ins, out, scratch):
+def bind_fc(graph, node, ins, out, scratch):
     x, w, b, m, s, clamp = _weighted_args(node, ins)
     x2 = x.reshape(x.shape[0], -1)
     return lambda: fully_connected_s16(x2, w, b, m, s, clamp, out)
-
-
-@binder((Op.ADD, VARIANT), (Op.SUB, VARIANT))
-def _bind_add(graph, node, ins, out, scratch):
-    """The int8 add/sub kernel is dtype-generic; 16x8 differs only in its prepared fields
-    (left_shift 15, int16 clamp limits)."""
-    return BINDERS[node.op](graph, node, ins, out, scratch)
 
 
 def _requant_q(off_in, off_out, m, s, out):
@@ -157,16 +147,14 @@ def _requant_q(off_in, off_out, m, s, out):
     return np.array([off_in, off_out, m, s, info.min, info.max], np.int64)
 
 
-@binder((Op.REQUANTIZE, VARIANT))
-def _bind_requant(graph, node, ins, out, scratch):
+def bind_requant(graph, node, ins, out, scratch):
     a = node.attrs
     q = _requant_q(a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"], out)
     x4, o4 = as4d(ins[0]), as4d(out)
     return lambda: requantize_any(x4, q, o4)
 
 
-@binder((Op.MEAN, VARIANT))
-def _bind_mean(graph, node, ins, out, scratch):
+def bind_mean(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"],
                   -32768, 32767], np.int64)
@@ -174,8 +162,7 @@ def _bind_mean(graph, node, ins, out, scratch):
     return lambda: pool.mean_hw(ins[0], q, acc, out)
 
 
-@binder((Op.CONCATENATION, VARIANT))
-def _bind_concat(graph, node, ins, out, scratch):
+def bind_concat(graph, node, ins, out, scratch):
     axis, start, steps = node.attrs["axis"], 0, []
     for x, (off, m, s) in zip(ins, node.params["requant"]):
         index = [slice(None)] * out.ndim

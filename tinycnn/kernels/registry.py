@@ -5,11 +5,14 @@ pre-allocated buffers; all argument packing (geometry arrays, broadcast views, f
 choice) happens here, once, at plan time. The hot loop only calls the returned closures.
 Every op that has a kernel here has an oracle in tinycnn.reference.int_ops.
 
-``scratch(shape, dtype, host_only=False)`` allocates per-node scratch. ``scratch.device`` is
-True when the plan is for a device arena (firmware_sim): binders then pick the MCU-shaped
-kernels, whose scratch is what a CMSIS-NN-class kernel needs (e.g. one im2col column for a
-general conv), instead of the host fast paths with their large host-only GEMM buffers.
-Both kinds are tested against the same NumPy reference.
+The dispatch table is derived from the op specs (tinycnn/opspec): a node's (op, variant) spec
+names its host binder and, where it differs, its device binder (the MCU-shaped kernel whose
+scratch is what a CMSIS-NN-class kernel needs, e.g. one im2col column for a general conv,
+instead of the host fast paths with their large host-only GEMM buffers). Both are tested
+against the same NumPy reference. Nothing registers at import time.
+
+``scratch(shape, dtype, host_only=False)`` allocates per-node scratch; ``scratch.device`` tells
+``bind`` which of the two binders the plan wants (firmware_sim plans for a device arena).
 """
 from __future__ import annotations
 
@@ -17,17 +20,7 @@ import numpy as np
 
 from tinycnn.ir import Op
 from tinycnn.kernels import conv, conv_gemm, elementwise, pool, resample
-
-BINDERS = {}
-
-
-def binder(*ops):
-    def register(fn):
-        for op in ops:
-            BINDERS[op] = fn
-        return fn
-    return register
-
+from tinycnn.opspec import TABLE, resolve, variant_of
 
 def as4d(a):
     """View any activation as 4-D NHWC ([N, C] -> [N, 1, 1, C])."""
@@ -48,18 +41,21 @@ def _i32(a):
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
-@binder(Op.CONV_2D)
-def _bind_conv(graph, node, ins, out, scratch):
+def bind_conv_host(graph, node, ins, out, scratch):
+    """Host: the exact float32/VNNI GEMM path where it applies, else the device kernels."""
+    x, w, b = ins
+    a, p = node.attrs, node.params
+    fast = conv_gemm.make_gemm_conv(x, w, _i32(b), _i32(p["output_multiplier"]), _i32(p["output_shift"]), a,
+                                    _quant(a), out, lambda shape, dtype: scratch(shape, dtype, host_only=True))
+    return fast if fast is not None else bind_conv_device(graph, node, ins, out, scratch)
+
+
+def bind_conv_device(graph, node, ins, out, scratch):
     x, w, b = ins
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
     b = _i32(b)
     kh, kw = w.shape[1:3]
-    if not getattr(scratch, "device", False):  # host: the exact float32-GEMM path
-        fast = conv_gemm.make_gemm_conv(x, w, b, mult, shift, a, q, out,
-                                        lambda shape, dtype: scratch(shape, dtype, host_only=True))
-        if fast is not None:
-            return fast
     if (kh, kw) == (1, 1) and a["stride"] == [1, 1] and not any(a["pad"]) and a.get("groups", 1) == 1:
         return lambda: conv.conv_1x1_s8(x, w, b, mult, shift, q, out)
     geom = np.array(a["stride"] + a.get("dilation", [1, 1]) + a["pad"][:2] + [a.get("groups", 1)], np.int64)
@@ -69,8 +65,7 @@ def _bind_conv(graph, node, ins, out, scratch):
     return lambda: conv.conv_2d_s8(x, w, b, mult, shift, geom, q, col, out)
 
 
-@binder(Op.DEPTHWISE_CONV_2D)
-def _bind_dw(graph, node, ins, out, scratch):
+def bind_depthwise(graph, node, ins, out, scratch):
     x, w, b = ins
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
@@ -83,8 +78,7 @@ def _bind_dw(graph, node, ins, out, scratch):
     return lambda: kernel(x, w, b, mult, shift, geom, q, acc, out)
 
 
-@binder(Op.FULLY_CONNECTED)
-def _bind_fc(graph, node, ins, out, scratch):
+def bind_fully_connected(graph, node, ins, out, scratch):
     x, w, b = ins
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
@@ -96,20 +90,17 @@ def _pool_geom(a):
     return np.array(a["kernel"] + a["stride"] + a["pad"][:2], np.int64)
 
 
-@binder(Op.MAX_POOL_2D)
-def _bind_max(graph, node, ins, out, scratch):
+def bind_max_pool(graph, node, ins, out, scratch):
     g, a = _pool_geom(node.attrs), node.attrs
     return lambda: pool.max_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out)
 
 
-@binder(Op.AVERAGE_POOL_2D)
-def _bind_avg(graph, node, ins, out, scratch):
+def bind_average_pool(graph, node, ins, out, scratch):
     g, a = _pool_geom(node.attrs), node.attrs
     return lambda: pool.average_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out)
 
 
-@binder(Op.MEAN)
-def _bind_mean(graph, node, ins, out, scratch):
+def bind_mean(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"],
                   -128, 127], np.int64)
@@ -130,8 +121,7 @@ def _align(a, out):
     return a
 
 
-@binder(Op.ADD, Op.SUB)
-def _bind_add(graph, node, ins, out, scratch):
+def bind_add_sub(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input1_offset"], a["input2_offset"], a["output_offset"], a["left_shift"],
                   a["input1_multiplier"], a["input1_shift"], a["input2_multiplier"], a["input2_shift"],
@@ -141,8 +131,7 @@ def _bind_add(graph, node, ins, out, scratch):
     return lambda: elementwise.add_sub_s8(x1, x2, q, o4)
 
 
-@binder(Op.MUL)
-def _bind_mul(graph, node, ins, out, scratch):
+def bind_mul(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input1_offset"], a["input2_offset"], a["output_offset"], a["output_multiplier"],
                   a["output_shift"], a["act_min"], a["act_max"]], np.int64)
@@ -150,8 +139,7 @@ def _bind_mul(graph, node, ins, out, scratch):
     return lambda: elementwise.mul_s8(x1, x2, q, o4)
 
 
-@binder(Op.PRELU)
-def _bind_prelu(graph, node, ins, out, scratch):
+def bind_prelu(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input_offset"], a["alpha_offset"], a["output_offset"], a["output_multiplier_1"],
                   a["output_shift_1"], a["output_multiplier_2"], a["output_shift_2"]], np.int64)
@@ -159,30 +147,26 @@ def _bind_prelu(graph, node, ins, out, scratch):
     return lambda: elementwise.prelu_s8(x1, x2, q, o4)
 
 
-@binder(Op.LUT)
-def _bind_lut(graph, node, ins, out, scratch):
+def bind_lut(graph, node, ins, out, scratch):
     table = np.ascontiguousarray(node.params["lut"], np.int8)
     return lambda: elementwise.lut_s8(ins[0], table, out)
 
 
-@binder(Op.REQUANTIZE)
-def _bind_requant(graph, node, ins, out, scratch):
+def bind_requantize(graph, node, ins, out, scratch):
     a = node.attrs
     q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
     x4, o4 = as4d(ins[0]), as4d(out)
     return lambda: elementwise.requantize_s8(x4, q, o4)
 
 
-@binder(Op.SOFTMAX)
-def _bind_softmax(graph, node, ins, out, scratch):
+def bind_softmax(graph, node, ins, out, scratch):
     table = np.ascontiguousarray(node.params["exp_table"], np.int32)
     x2 = ins[0].reshape(-1, ins[0].shape[-1])
     o2 = out.reshape(-1, out.shape[-1])
     return lambda: elementwise.softmax_s8(x2, table, o2)
 
 
-@binder(Op.CONCATENATION)
-def _bind_concat(graph, node, ins, out, scratch):
+def bind_concat(graph, node, ins, out, scratch):
     axis = node.attrs["axis"]
     steps, start = [], 0
     out_offset = node.attrs["output_offset"]
@@ -204,20 +188,17 @@ def _bind_concat(graph, node, ins, out, scratch):
     return run
 
 
-@binder(Op.RESHAPE)
-def _bind_reshape(graph, node, ins, out, scratch):
+def bind_reshape(graph, node, ins, out, scratch):
     src = ins[0].reshape(out.shape)
     return lambda: np.copyto(out, src)
 
 
-@binder(Op.TRANSPOSE)
-def _bind_transpose(graph, node, ins, out, scratch):
+def bind_transpose(graph, node, ins, out, scratch):
     src = ins[0].transpose(node.attrs["perm"])
     return lambda: np.copyto(out, src)
 
 
-@binder(Op.PAD)
-def _bind_pad(graph, node, ins, out, scratch):
+def bind_pad(graph, node, ins, out, scratch):
     pads = node.attrs["pads"]
     inner = out[tuple(slice(b, out.shape[i] - e) for i, (b, e) in enumerate(pads))]
     value = node.attrs["pad_value_q"]
@@ -228,8 +209,7 @@ def _bind_pad(graph, node, ins, out, scratch):
     return run
 
 
-@binder(Op.RESIZE_NEAREST)
-def _bind_resize(graph, node, ins, out, scratch):
+def bind_resize_nearest(graph, node, ins, out, scratch):
     fh, fw = node.attrs["scale"]
     n, h, w, c = ins[0].shape
     dst = out.reshape(n, h, fh, w, fw, c)
@@ -238,8 +218,7 @@ def _bind_resize(graph, node, ins, out, scratch):
 
 
 # ---- segmentation / detection ops (kernels/resample.py; index views for pure data movement) ----
-@binder(Op.RESIZE_BILINEAR)
-def _bind_resize_bilinear(graph, node, ins, out, scratch):
+def bind_resize_bilinear(graph, node, ins, out, scratch):
     from tinycnn.reference.resize_bilinear import integer_coords
     a = node.attrs
     align, half = bool(a.get("align_corners")), bool(a.get("half_pixel_centers"))
@@ -249,8 +228,7 @@ def _bind_resize_bilinear(graph, node, ins, out, scratch):
     return lambda: resample.resize_bilinear_s8(ins[0], *ys, *xs, info.min, info.max, out)
 
 
-@binder(Op.TRANSPOSE_CONV)
-def _bind_transpose_conv(graph, node, ins, out, scratch):
+def bind_transpose_conv(graph, node, ins, out, scratch):
     x, w, b = ins
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
@@ -264,8 +242,7 @@ def _outer_reduce_inner(x, axes):
     return x.reshape(outer_reduce_inner(x.shape, axes))
 
 
-@binder(Op.REDUCE_MEAN)
-def _bind_reduce_mean(graph, node, ins, out, scratch):
+def bind_reduce_mean(graph, node, ins, out, scratch):
     a = node.attrs
     x3 = _outer_reduce_inner(ins[0], a["axes"])
     q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"]], np.int64)
@@ -273,15 +250,13 @@ def _bind_reduce_mean(graph, node, ins, out, scratch):
     return lambda: resample.reduce_mean_s8(x3, q, o2)
 
 
-@binder(Op.ARG_MAX, Op.ARG_MIN)
-def _bind_arg(graph, node, ins, out, scratch):
+def bind_arg(graph, node, ins, out, scratch):
     x3 = _outer_reduce_inner(ins[0], [node.attrs["axis"]])
     o2, sign = out.reshape(x3.shape[0], x3.shape[2]), 1 if node.op == Op.ARG_MAX else -1
     return lambda: resample.arg_reduce(x3, sign, o2)
 
 
-@binder(Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH, Op.STRIDED_SLICE)
-def _bind_movement(graph, node, ins, out, scratch):
+def bind_movement(graph, node, ins, out, scratch):
     from tinycnn.reference import movement as mv
     a = node.attrs
     if node.op == Op.DEPTH_TO_SPACE:
@@ -294,13 +269,9 @@ def _bind_movement(graph, node, ins, out, scratch):
 
 
 def bind(graph, node, ins, out, scratch):
-    variant = node.attrs.get("kernel_variant")  # e.g. "tflm": TFLite-Micro-exact algorithm
-    fn = BINDERS.get((node.op, variant) if variant else node.op)
-    if fn is None:
-        raise NotImplementedError(f"no int8 kernel for {node.op.value} (node {node.name})")
-    return fn(graph, node, ins, out, scratch)
-
-
-from tinycnn.kernels import bconv  # noqa: E402,F401  (registers the 1-bit binders)
-from tinycnn.kernels import tflite_ops  # noqa: E402,F401  (registers TFLM-exact variants)
-from tinycnn.kernels import int16  # noqa: E402,F401  (registers the 16x8 variants)
+    """The node's kernel call, bound by the binder its (op, variant) spec names."""
+    spec = TABLE.get(node.op.value, variant_of(node, np.dtype(out.dtype).name))
+    ref = spec.kernel.binder(bool(getattr(scratch, "device", False))) if spec is not None else None
+    if ref is None:
+        raise NotImplementedError(f"no integer kernel for {node.op.value} (node {node.name})")
+    return resolve(ref)(graph, node, ins, out, scratch)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul as srdhm
-from tinycnn.ir import Op
 from tinycnn.jit import njit
-from tinycnn.kernels.registry import binder
 
 _INT32_MAX = (1 << 31) - 1
 
@@ -82,8 +80,7 @@ def softmax_tflm_s8(x, exp_q0, exp_acc, out_min, out_max, out):
                 out[r, c] = max(min(u, out_max), out_min)
 
 
-@binder((Op.SOFTMAX, "tflm"))
-def _bind_softmax_tflm(graph, node, ins, out, scratch):
+def bind_softmax_tflm(graph, node, ins, out, scratch):
     e0 = np.ascontiguousarray(node.params["exp_q0"], np.int32)
     acc = np.ascontiguousarray(node.params["exp_acc"], np.int32)
     x2 = ins[0].reshape(-1, ins[0].shape[-1])
