@@ -56,8 +56,11 @@ def _weights(imp, op, axis_map=None, reshape=None):
     elif imp.quantized and t.dtype != np.int8:
         imp.unsupported(op, f"weights of type {np.dtype(t.dtype).name} in a quantized model "
                             "(hybrid / float16 weights) are not supported")
-    elif not imp.quantized and w.dtype == np.float16:
-        w = w.astype(np.float32)
+    elif not imp.quantized:  # float16 or hybrid int8 weights: dequantized to float32
+        w = imp.float_const(t, op)
+        if reshape is not None:
+            w = w.reshape(reshape)
+        q = None
     if imp.quantized and t.dtype == np.int8 and np.any(t.zero_point != 0):
         imp.unsupported(op, "int8 weights with a non-zero zero point are not supported (TFLite spec: 0)")
     name = imp._unique(t.name)
@@ -237,15 +240,7 @@ def dequantize(imp, op):
     in_t = imp.tensor(op.inputs[0])
     if in_t.data is None:
         imp.unsupported(op, "DEQUANTIZE inside the graph (hybrid model) is not supported")
-    data = in_t.data.astype(np.float32)  # float16 or int8 constants (weights) -> float constant
-    if in_t.quantized:
-        q = in_t.scale.reshape(-1)
-        zp = in_t.zero_point.reshape(-1)
-        if q.size > 1:
-            shape = [1] * data.ndim
-            shape[in_t.quantized_dimension] = -1
-            q, zp = q.reshape(shape), zp.reshape(shape)
-        data = ((data - zp) * q).astype(np.float32)
+    data = imp.float_const(in_t, op)  # float16 or int8 constants (weights) -> float constant
     out = imp.tensor(op.outputs[0])
     name = imp._unique(out.name)
     imp.graph.add_tensor(name, data.shape, "float32", data)
