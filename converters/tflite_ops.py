@@ -225,6 +225,23 @@ def _unary(ir_op, **fixed):
     return handler
 
 
+def prelu(imp, op):
+    """PRELU with a constant alpha that varies along channels only (MediaPipe: shape (1, 1, C))."""
+    c = imp.tensor(op.inputs[0]).shape[-1]
+    a_t = imp.tensor(op.inputs[1])
+    raw = imp.const_array(op.inputs[1], op)
+    if raw.size not in (1, c) or (raw.size == c and raw.shape[-1] != c):
+        imp.unsupported(op, f"alpha of shape {tuple(raw.shape)}: only a per-channel (..., {c}) or "
+                            "scalar alpha is supported")
+    if imp.quantized and a_t.quantized and a_t.scale.size > 1:
+        imp.unsupported(op, "per-channel quantization of alpha is not supported (TFLite: per tensor)")
+    name = imp.value(op.inputs[1], op)
+    alpha = imp.graph.tensors[name]
+    alpha.data = np.ascontiguousarray(np.broadcast_to(alpha.data.reshape(-1), (c,)))
+    alpha.shape = (c,)
+    imp.emit(op, Op.PRELU, [imp.value(op.inputs[0], op), name])
+
+
 def softmax(imp, op):
     imp.emit(op, Op.SOFTMAX, [imp.value(op.inputs[0], op)], {"beta": float(op.options.get("Beta", 1.0))})
 
@@ -257,5 +274,5 @@ HANDLERS = {
     "SOFTMAX": softmax, "LOGISTIC": _unary(Op.SIGMOID), "TANH": _unary(Op.TANH),
     "RELU": _unary(Op.CLAMP, clamp=[0.0, None]), "RELU6": _unary(Op.CLAMP, clamp=[0.0, 6.0]),
     "LEAKY_RELU": _unary(Op.LEAKY_RELU), "HARD_SWISH": _unary(Op.HARD_SWISH),
-    "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
+    "QUANTIZE": quantize, "DEQUANTIZE": dequantize, "PRELU": prelu,
 }

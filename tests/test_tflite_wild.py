@@ -133,3 +133,37 @@ def test_int8_constant_without_scales_in_float_model_is_refused(tmp_path):
     p, _ = _float_conv_with_int8_weights(tmp_path, None)
     with pytest.raises(UnsupportedModelError, match="int8 constant without quantization scales"):
         load_tflite(p)
+
+
+def _prelu_file(tmp_path, dtype, seed):
+    rng = np.random.default_rng(seed)
+    c = 6
+    w = ModelWriter()
+    q = dtype == np.int8
+    x = w.tensor([1, 3, 4, c], dtype, *((rng.uniform(0.01, 0.1), int(rng.integers(-20, 20))) if q else (None, None)))
+    alpha = rng.uniform(-1.5, 1.5, (1, 1, c)).astype(np.float32)
+    a_scale = float(np.abs(alpha).max() / 127)
+    a = w.tensor([1, 1, c], dtype, *((a_scale, int(rng.integers(-5, 5))) if q else (None, None)),
+                 data=np.clip(np.round(alpha / a_scale), -127, 127).astype(np.int8) if q else alpha)
+    out = w.tensor([1, 3, 4, c], dtype, *((rng.uniform(0.01, 0.1), int(rng.integers(-20, 20))) if q else (None, None)))
+    w.op("PRELU", [x, a], [out])
+    w.inputs, w.outputs = [x], [out]
+    p = tmp_path / f"prelu_{seed}.tflite"
+    p.write_bytes(w.to_bytes())
+    return p
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prelu_int8_single_op_bit_exact_with_tflm(tmp_path, seed):
+    p = _prelu_file(tmp_path, np.int8, seed)
+    m = Model(load_tflite(p))
+    xq = np.random.default_rng(seed).integers(-128, 128, (40, 3, 4, 6)).astype(np.int8)
+    ref = tflm.run(p, xq)[0]
+    np.testing.assert_array_equal(np.asarray(m.run_quantized([xq])[0]).reshape(ref.shape), ref)
+
+
+def test_prelu_float_matches_litert(tmp_path):
+    p = _prelu_file(tmp_path, np.float32, 7)
+    x = np.random.default_rng(7).standard_normal((10, 3, 4, 6)).astype(np.float32)
+    ref = litert_run(p, x)
+    np.testing.assert_allclose(np.asarray(Model(load_tflite(p)).run(x)).reshape(ref.shape), ref, atol=1e-6)
