@@ -7,6 +7,8 @@ FULLY_CONNECTED, ADD, SUB, MUL, pools and REQUANTIZE. On top of it:
   256 inputs: bit-exact by construction, free at run time;
 - SOFTMAX uses the TFLM int8 algorithm (``kernel_variant = "tflm"``, kernels/tflite_ops.py);
 - MEAN uses QuantizedMeanOrSum's multiplier (1/N folded into the multiplier, then divided);
+- AVERAGE_POOL_2D of a legacy uint8 model rounds the uint8 sum half up (``kernel_variant =
+  "uint8"``): after the -128 shift, int8's round-half-away-from-zero differs at ties;
 - CONCATENATION copies raw int8 values (TFLM does not requantize its inputs);
 - PAD pads with the output zero point, PADV2 with the raw constant value.
 """
@@ -89,6 +91,8 @@ def finish_quantized(imp):
             _, h, w, _ = g.tensors[node.inputs[0]].shape
             m, s = tg.mean_multiplier(s_in, s_out, h * w)
             node.attrs.update(output_multiplier=m, output_shift=s)
+        elif node.op == Op.AVERAGE_POOL_2D and imp.uint8:
+            node.attrs["kernel_variant"] = "uint8"  # rounding of the unshifted uint8 sum
         elif node.op == Op.CONCATENATION:
             node.params["requant"][:] = 0
         elif node.op == Op.PAD:

@@ -167,3 +167,71 @@ def test_prelu_float_matches_litert(tmp_path):
     x = np.random.default_rng(7).standard_normal((10, 3, 4, 6)).astype(np.float32)
     ref = litert_run(p, x)
     np.testing.assert_allclose(np.asarray(Model(load_tflite(p)).run(x)).reshape(ref.shape), ref, atol=1e-6)
+
+
+def _uint8_avgpool_file(tmp_path, k, stride, padding):
+    w = ModelWriter()
+    x = w.tensor([1, 8, 8, 3], np.uint8, 0.02, 128)
+    out_hw = 8 // stride if padding == 0 else (8 - k) // stride + 1
+    out = w.tensor([1, out_hw, out_hw, 3], np.uint8, 0.02, 128)
+    w.op("AVERAGE_POOL_2D", [x], [out], options("Pool2DOptions", padding=padding, strideW=stride,
+                                                 strideH=stride, filterWidth=k, filterHeight=k))
+    w.inputs, w.outputs = [x], [out]
+    p = tmp_path / f"avg_u8_{k}_{stride}_{padding}.tflite"
+    p.write_bytes(w.to_bytes())
+    return p
+
+
+def _image_like_u8(n, seed):
+    """Smooth gradients, flat regions and edges (ties in even windows are common) plus noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:8, 0:8]
+    imgs = []
+    for i in range(n):
+        base = rng.integers(0, 256) + rng.uniform(-20, 20) * yy + rng.uniform(-20, 20) * xx
+        if i % 3 == 0:
+            base = np.where(xx > rng.integers(1, 7), base, rng.integers(0, 256))
+        img = base[..., None] + rng.normal(0, 3 if i % 2 else 0.5, (8, 8, 3))
+        imgs.append(np.clip(np.round(img), 0, 255))
+    return np.asarray(imgs, np.uint8)
+
+
+@pytest.mark.parametrize("k,stride,padding", [(2, 2, 1), (4, 4, 1), (2, 1, 0), (3, 2, 0)])
+def test_legacy_uint8_average_pool_bit_exact_with_reference_kernels(tmp_path, k, stride, padding):
+    from tinycnn.oracles import tflite_ref
+    from tinycnn.reference.int_ops import run_int
+    p = _uint8_avgpool_file(tmp_path, k, stride, padding)
+    g = load_tflite(p)
+    xu = _image_like_u8(300, k * 10 + stride)
+    ref = tflite_ref.run(p, xu)[0]
+    xq = (xu.astype(np.int16) - 128).astype(np.int8)
+    ours = np.asarray(Model(g).run_quantized([xq])[0]).astype(np.int16) + 128
+    np.testing.assert_array_equal(ours.reshape(ref.shape), ref)
+    np.testing.assert_array_equal(run_int(g, [xq])[0].astype(np.int16) + 128, ours)
+
+
+def test_legacy_uint8_model_blob_bit_exact_on_many_image_like_inputs(tmp_path):
+    from tinycnn.oracles import tflite_ref
+    path = DATA / "legacy_uint8.tflite"
+    m = load(convert(path, output=tmp_path / "u8.tcnn"))  # through the blob, as a user runs it
+    rng = np.random.default_rng(3)
+    x, _ = _data("legacy_uint8")
+    digits = np.clip(np.round(x * 255 + rng.normal(0, 8, x.shape)), 0, 255)
+    yy, xx = np.mgrid[0:16, 0:16]
+    grads = [np.clip(rng.integers(0, 256) + rng.uniform(-16, 16) * yy + rng.uniform(-16, 16) * xx, 0, 255)
+             for _ in range(200)]
+    xu = np.concatenate([digits, np.asarray(grads)[..., None]]).astype(np.uint8)  # 300 inputs
+    ref = tflite_ref.run(path, xu)[0]
+    xq = (xu.astype(np.int16) - 128).astype(np.int8)
+    ours = np.asarray(m.run_quantized([xq])[0]).astype(np.int16) + 128
+    np.testing.assert_array_equal(ours.reshape(ref.shape), ref)
+
+
+def test_legacy_uint8_average_pool_through_blob(tmp_path):
+    from tinycnn.oracles import tflite_ref
+    p = _uint8_avgpool_file(tmp_path, 2, 2, 1)
+    m = load(convert(p, output=tmp_path / "a.tcnn"))
+    xu = _image_like_u8(50, 1)
+    ours = np.asarray(m.run_quantized([(xu.astype(np.int16) - 128).astype(np.int8)])[0]).astype(np.int16) + 128
+    ref = tflite_ref.run(p, xu)[0]
+    np.testing.assert_array_equal(ours.reshape(ref.shape), ref)
