@@ -26,4 +26,13 @@ def average_pool_2d_u8(node, x):
     return np.clip(v, node.attrs["act_min"], node.attrs["act_max"]).astype(np.int8)
 
 
-TFLM_INT_OPS = {(Op.SOFTMAX, "tflm"): softmax_tflm, (Op.AVERAGE_POOL_2D, "uint8"): average_pool_2d_u8}
+def _with_weight_offset(op):
+    def run(node, x, w, *rest):
+        from tinycnn.reference.int_ops import INT_OPS
+        return INT_OPS[op](node, x, w.astype(np.int64) + node.attrs["weight_offset"], *rest)
+    return run
+
+
+TFLM_INT_OPS = {(Op.SOFTMAX, "tflm"): softmax_tflm, (Op.AVERAGE_POOL_2D, "uint8"): average_pool_2d_u8,
+                **{(op, "uint8"): _with_weight_offset(op)
+                   for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)}}
