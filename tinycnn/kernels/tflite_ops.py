@@ -6,7 +6,8 @@ reciprocal). The per-difference exp values are tables prepared at import time
 (``params["exp_q0"]``, ``params["exp_acc"]``, -1 = below diff_min); the kernel does the row sum,
 the reciprocal and the final scaling. NumPy oracle: tinycnn.reference.tflite_gemmlowp.softmax_int8.
 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED/uint8: legacy uint8 weights stored as int8 + offset.
-AVERAGE_POOL_2D/uint8: legacy uint8 models' rounding (half up on the unshifted sum).
+AVERAGE_POOL_2D/uint8: legacy uint8 models' rounding (half up on the unshifted sum), pool.py's
+kernel with half_up.
 MEAN needs no new kernel: TFLM's QuantizedMeanOrSum is tinycnn's pool.mean_hw with a different
 prepared multiplier (see converters/tflite_quant.py).
 """
@@ -17,6 +18,7 @@ import numpy as np
 from tinycnn.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul as srdhm
 from tinycnn.ir import Op
 from tinycnn.jit import njit
+from tinycnn.kernels import pool
 from tinycnn.kernels.registry import BINDERS, binder
 
 _INT32_MAX = (1 << 31) - 1
@@ -84,35 +86,11 @@ def softmax_tflm_s8(x, exp_q0, exp_acc, out_min, out_max, out):
                 out[r, c] = max(min(u, out_max), out_min)
 
 
-@njit
-def average_pool_2d_u8(x, geom, act_min, act_max, out):
-    """Legacy uint8 AVERAGE_POOL_2D on the int8-shifted tensor (q8 = u8 - 128): TFLite sums the
-    non-negative uint8 values and rounds half up, (sum + count / 2) / count."""
-    n_batch, in_h, in_w, c_n = x.shape
-    _, out_h, out_w, _ = out.shape
-    kh, kw, sh, sw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
-    for n in range(n_batch):
-        for oy in range(out_h):
-            y0 = max(oy * sh - pt, 0)
-            y1 = min(oy * sh - pt + kh, in_h)
-            for ox in range(out_w):
-                x0 = max(ox * sw - pl, 0)
-                x1 = min(ox * sw - pl + kw, in_w)
-                count = (y1 - y0) * (x1 - x0)
-                for c in range(c_n):
-                    acc = np.int32(0)
-                    for iy in range(y0, y1):
-                        for ix in range(x0, x1):
-                            acc += np.int32(x[n, iy, ix, c]) + 128
-                    v = (acc + count // 2) // count - 128 if count > 0 else -128
-                    out[n, oy, ox, c] = max(min(v, act_max), act_min)
-
-
 @binder((Op.AVERAGE_POOL_2D, "uint8"))
 def _bind_avg_u8(graph, node, ins, out, scratch):
     a = node.attrs
     g = np.array(a["kernel"] + a["stride"] + a["pad"][:2], np.int64)
-    return lambda: average_pool_2d_u8(ins[0], g, a["act_min"], a["act_max"], out)
+    return lambda: pool.average_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out, True)
 
 
 @binder((Op.SOFTMAX, "tflm"))
