@@ -167,7 +167,7 @@ class _Importer:
         for node in g.node:
             self.node = node
             if node.input and all((not i) or self.is_const(i) for i in node.input) \
-                    and node.op_type != "Constant":
+                    and node.op_type not in ("Constant", "DequantizeLinear"):
                 self.fold_constant_node(node)
                 continue
             handler = HANDLERS.get(node.op_type)
