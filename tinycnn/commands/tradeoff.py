@@ -56,6 +56,8 @@ def register(sub):
                                    "binarized) with all other layers 16x8, and report the accuracy drop, output "
                                    "SQNR and savings, most harmful first.")
     _common(s)
+    s.add_argument("--top", type=int, default=20,
+                   help="plot the N most harmful (layer, precision) rows (default 20; 0 = all)")
     s.set_defaults(func=run_sensitivity)
 
 
@@ -81,7 +83,7 @@ def run_sensitivity(args):
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                       jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
                       progress=not args.quiet,
-                      plot=args.plot, json_path=args.json)
+                      plot=args.plot, json_path=args.json, top=args.top)
     print(res.format())
     for what, path in (("json", args.json), ("plot", args.plot)):
         if path:

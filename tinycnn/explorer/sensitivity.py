@@ -97,7 +97,7 @@ class SensitivityResult:
 
 
 def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, jobs=2, max_samples=None,
-                calib_samples=None, progress=True, plot=None, json_path=None) -> SensitivityResult:
+                calib_samples=None, progress=True, plot=None, json_path=None, top=20) -> SensitivityResult:
     """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON."""
     from tinycnn.convert import import_model
     from tinycnn.explorer.inputs import load_calib, load_eval_data
@@ -109,7 +109,7 @@ def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, job
                             {"target": target, "samples": int(len(data_all.x_test))})
     if plot:
         from tinycnn.explorer.plot import plot_sensitivity
-        plot_sensitivity(res, plot)
+        plot_sensitivity(res, plot, top)
     if json_path:
         from tinycnn.explorer.report import write_json
         write_json(res.to_json(), json_path)
