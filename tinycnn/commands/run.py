@@ -16,7 +16,9 @@ def register(sub):
     p.add_argument("--input", "-i", required=True, help=".npy or .npz (key 'x') with a batch of inputs")
     p.add_argument("--output", "-o", help="write the outputs here: .npy for a single-output model, "
                                           ".npz with one array per output name otherwise")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256,
+                   help="samples run per call (bounds the memory the runtime plans; results do not "
+                        "depend on it; default: 256)")
     p.set_defaults(func=run)
 
 

@@ -18,9 +18,12 @@ TABLE_COLUMNS = [("pareto_mark", "P"), ("candidate", "candidate"), ("accuracy", 
 
 def mark_pareto(rows: list, objective: str) -> None:
     """Sets pareto_latency (accuracy vs simulated latency), pareto_size (accuracy vs flash) and
-    pareto (the one for ``objective``) on every row; failed rows are never on a front."""
+    pareto (the one for ``objective``) on every row; failed rows are never on a front, nor are
+    candidates that do not fit the target (``fits_target`` False) unless none fits."""
+    fitting = [i for i, r in enumerate(rows) if "error" not in r and r.get("fits_target", True)]
+    eligible = fitting or list(range(len(rows)))
     for kind, key in OBJECTIVE_KEYS.items():
-        front = set(pareto_front(rows, [("accuracy", "max"), (key, "min")]))
+        front = {eligible[j] for j in pareto_front([rows[i] for i in eligible], [("accuracy", "max"), (key, "min")])}
         for i, r in enumerate(rows):
             r[f"pareto_{kind}"] = i in front
     for r in rows:
