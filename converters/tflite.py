@@ -30,7 +30,6 @@ class TfliteImporter:
             "input_layouts": [], "output_layouts": [], "tflite_tensor_index": {}})
         _normalize_quantized_dimension(model)
         self.names: dict[int, str] = {}
-        self.weight_offsets: dict[str, int] = {}  # legacy uint8: IR weight name -> 128 - zero point
         self.consumers: dict[int, list] = {}
         for op in model.operators:
             for i in op.inputs:

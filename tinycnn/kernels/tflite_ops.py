@@ -5,9 +5,6 @@ SOFTMAX/tflm: TFLM's int8 softmax (reference_ops::Softmax, gemmlowp exp + Newton
 reciprocal). The per-difference exp values are tables prepared at import time
 (``params["exp_q0"]``, ``params["exp_acc"]``, -1 = below diff_min); the kernel does the row sum,
 the reciprocal and the final scaling. NumPy oracle: tinycnn.reference.tflite_gemmlowp.softmax_int8.
-CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED/uint8: legacy uint8 weights stored as int8 + offset.
-AVERAGE_POOL_2D/uint8: legacy uint8 models' rounding (half up on the unshifted sum), pool.py's
-kernel with half_up.
 MEAN needs no new kernel: TFLM's QuantizedMeanOrSum is tinycnn's pool.mean_hw with a different
 prepared multiplier (see converters/tflite_quant.py).
 """
@@ -18,8 +15,7 @@ import numpy as np
 from tinycnn.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul as srdhm
 from tinycnn.ir import Op
 from tinycnn.jit import njit
-from tinycnn.kernels import pool
-from tinycnn.kernels.registry import BINDERS, binder
+from tinycnn.kernels.registry import binder
 
 _INT32_MAX = (1 << 31) - 1
 
@@ -86,13 +82,6 @@ def softmax_tflm_s8(x, exp_q0, exp_acc, out_min, out_max, out):
                 out[r, c] = max(min(u, out_max), out_min)
 
 
-@binder((Op.AVERAGE_POOL_2D, "uint8"))
-def _bind_avg_u8(graph, node, ins, out, scratch):
-    a = node.attrs
-    g = np.array(a["kernel"] + a["stride"] + a["pad"][:2], np.int64)
-    return lambda: pool.average_pool_2d_s8(ins[0], g, a["act_min"], a["act_max"], out, True)
-
-
 @binder((Op.SOFTMAX, "tflm"))
 def _bind_softmax_tflm(graph, node, ins, out, scratch):
     e0 = np.ascontiguousarray(node.params["exp_q0"], np.int32)
@@ -100,16 +89,3 @@ def _bind_softmax_tflm(graph, node, ins, out, scratch):
     x2 = ins[0].reshape(-1, ins[0].shape[-1])
     o2 = out.reshape(-1, out.shape[-1])
     return lambda: softmax_tflm_s8(x2, e0, acc, -128, 127, o2)
-
-
-def _with_weight_offset(op):
-    """Legacy uint8 weighted ops: the int8 weights (w - 128) plus ``weight_offset`` (128 - zero
-    point) widened once at plan time to int16 (host copy), then the plain int8 kernel."""
-    def bind(graph, node, ins, out, scratch):
-        w = ins[1].astype(np.int16) + np.int16(node.attrs["weight_offset"])
-        return BINDERS[op](graph, node, [ins[0], w] + list(ins[2:]), out, scratch)
-    return bind
-
-
-for _op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
-    binder((_op, "uint8"))(_with_weight_offset(_op))
