@@ -6,14 +6,13 @@ plan needs, and the input/output shapes and quantization as #defines.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from firmware_sim.device import plan_memory
-from tinycnn.errors import TinyCNNError
+from tinycnn.fileio import atomic_write
 
 BYTES_PER_LINE = 16
 
@@ -65,10 +64,5 @@ def export_c(blob_path, output, name=None, alignment=16) -> Path:
     for i in range(0, len(data), BYTES_PER_LINE):
         lines.append("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + BYTES_PER_LINE]) + ",")
     lines += ["};", f"static const uint32_t {var}_blob_len = {macro}_BLOB_BYTES;", "", f"#endif /* {guard} */", ""]
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        tmp.write_text("\n".join(lines))
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise TinyCNNError(f"{output}: cannot write header ({exc.strerror})") from exc
+    atomic_write(output, "\n".join(lines), "C header")
     return output

@@ -28,6 +28,9 @@ def plot_report(report, path) -> Path:
     ax2.set_xticklabels([f"{r['layer'][:18]} ({r['op']})" for r in rows], rotation=90, fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from tinycnn.fileio import save_figure
+    try:
+        save_figure(fig, path, "plot", dpi=100)
+    finally:
+        plt.close(fig)
     return path

@@ -30,13 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from tinycnn.errors import TinyCNNError
+    from tinycnn.fileio import install_signal_handlers
 
-    args = build_parser().parse_args(argv)
+    install_signal_handlers()  # SIGTERM -> SystemExit: temp files are removed on the way out
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except TinyCNNError as exc:
         print(f"tinycnn: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("tinycnn: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -96,7 +96,11 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
     calib: float calibration inputs in the model's own layout (array, .npy or .npz);
     required for int8. scheme: 'int8' or 'float32'."""
     model_path = Path(model_path)
+    if output is not None and str(output).strip() == "":
+        raise TinyCNNError("empty output file name (-o \"\"); omit -o to write MODEL.tcnn")
     output = Path(output) if output else model_path.with_suffix(".tcnn")
+    from tinycnn.fileio import check_output_path
+    check_output_path(output, "blob", make_parents=True)  # refused before the work, not after
     if scheme not in SCHEMES:
         raise TinyCNNError(f"unknown scheme '{scheme}'; supported: {', '.join(SCHEMES)}")
     if calibration not in METHODS:

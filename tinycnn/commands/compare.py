@@ -21,22 +21,13 @@ def register(sub):
 def run(args):
     from pathlib import Path
 
-    import numpy as np
-
     from tinycnn.compare import compare_tflite, format_comparison
+    from tinycnn.dataset import load_array
     from tinycnn.errors import TinyCNNError
 
     if Path(args.model).suffix.lower() != ".tflite":
         raise TinyCNNError(f"{args.model}: compare needs a .tflite model")
-    path = Path(args.input)
-    if not path.exists():
-        raise TinyCNNError(f"{path}: no such file")
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            key = "x" if "x" in z.files else ("x_test" if "x_test" in z.files else z.files[0])
-            x = z[key]
-    else:
-        x = np.load(path)
+    x = load_array(args.input, "input")
     result = compare_tflite(args.model, x, reference=args.reference, max_samples=args.samples)
     print(format_comparison(result))
     return 0 if result.identical else 1

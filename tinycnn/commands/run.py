@@ -11,7 +11,8 @@ def register(sub):
                                    "layout; inputs are quantized at the edge, outputs dequantized.")
     p.add_argument("blob")
     p.add_argument("--input", "-i", required=True, help=".npy or .npz (key 'x') with a batch of inputs")
-    p.add_argument("--output", "-o", help="write the outputs to this .npy")
+    p.add_argument("--output", "-o", help="write the outputs to this .npy (first output) or .npz (all outputs: y, or y0, y1, ...); "
+                        "'.npy' is appended to a name without either suffix")
     p.add_argument("--batch-size", type=int, default=256)
     p.set_defaults(func=run)
 
@@ -19,7 +20,12 @@ def register(sub):
 def run(args):
     import tinycnn
     from tinycnn.dataset import load_inputs
+    from tinycnn.fileio import atomic_open, check_output_path
 
+    if args.output is not None:  # refused before the work, not after
+        out = check_output_path(args.output, "output")
+        if out.suffix.lower() not in (".npy", ".npz"):
+            out = check_output_path(out.with_name(out.name + ".npy"), "output")  # np.save's rule
     model = tinycnn.load(args.blob)
     x = load_inputs(args.input)
     t0 = time.perf_counter()
@@ -27,8 +33,12 @@ def run(args):
     dt = time.perf_counter() - t0
     ys = y if isinstance(y, list) else [y]
     if args.output:
-        np.save(args.output, ys[0])
-        print(f"wrote {args.output}: shape {ys[0].shape}")
+        with atomic_open(out, "wb", "output") as f:
+            if out.suffix.lower() == ".npz":
+                np.savez(f, **{("y" if len(ys) == 1 else f"y{k}"): a for k, a in enumerate(ys)})
+            else:
+                np.save(f, ys[0])
+        print(f"wrote {out}: shape {ys[0].shape}")
     print(f"ran {len(x)} samples in {dt * 1e3:.1f} ms ({dt * 1e6 / max(len(x), 1):.0f} us/sample, "
           "including JIT warm-up on a cold cache)")
     for k, out in enumerate(ys):

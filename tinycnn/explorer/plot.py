@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinycnn.fileio import save_figure
+
 
 def _pyplot():
     import matplotlib
@@ -40,8 +42,10 @@ def plot_tradeoff(result, path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "plot")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
@@ -59,6 +63,8 @@ def plot_sensitivity(result, path) -> Path:
     ax.set_title(f"per-layer sensitivity: {Path(result.model).name}")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "plot")
+    finally:
+        plt.close(fig)
     return Path(path)
