@@ -3,7 +3,8 @@
 libhdf5 segfaults or loops forever on some corrupt files; Python cannot catch either. So the
 file is read in ONE child process per file (``python -m converters.h5guard``, address-space
 limit RLIMIT_AS, wall-clock timeout) that dumps every group's attributes and every dataset into
-a temp .npz (plain arrays + a JSON manifest; never a pickle). The parent rebuilds a read-only
+a temp .npz (plain arrays + a JSON manifest; never a pickle); the child is
+h5guard_child.py, run as a plain script (no tinycnn import: ~0.1 s start-up). The parent rebuilds a read-only
 tree with the small part of the h5py API the Keras importer uses (``in``, ``[path]``,
 ``keys()``, ``attrs``, ``dataset[()]``). The child also refuses what must never be followed:
 external links, external storage (``H5Pset_external``: raw data in another file) and virtual
@@ -26,6 +27,7 @@ TIMEOUT_S = float(os.environ.get("TINYCNN_H5_TIMEOUT", 60))
 MEMORY_BYTES = int(os.environ.get("TINYCNN_H5_MEMORY", 6 << 30))
 MAX_DATA_BYTES = int(os.environ.get("TINYCNN_MAX_DATA_BYTES", 4 << 30))
 _REFUSED = 3  # child exit code: the message on stderr is a user-facing refusal
+_CHILD = Path(__file__).resolve().parent / "h5guard_child.py"  # imports h5py + numpy only
 
 
 class H5Node:
@@ -93,9 +95,9 @@ def read_h5(path, label=None) -> H5Tree:
     with tempfile.TemporaryDirectory(prefix="tinycnn-h5-") as tmp:
         out = Path(tmp) / "dump.npz"
         try:
-            proc = subprocess.run([sys.executable, "-m", "converters.h5guard", str(path), str(out)],
+            proc = subprocess.run([sys.executable, "-I", str(_CHILD), str(path), str(out)],
                                   capture_output=True, timeout=TIMEOUT_S, preexec_fn=_limit,
-                                  env={**os.environ, "PYTHONPATH": _root_path()}, text=True)
+                                  env=_child_env(), text=True)
         except subprocess.TimeoutExpired:
             raise TinyCNNError(f"{label}: the HDF5 library hung reading it (no result after "
                                f"{TIMEOUT_S:g} s): the file is corrupt") from None
@@ -112,100 +114,14 @@ def read_h5(path, label=None) -> H5Tree:
     return H5Tree(label, manifest["kinds"], manifest["attrs"], data, manifest["aliases"])
 
 
-def _root_path():
-    root = str(Path(__file__).resolve().parent.parent)
-    extra = os.environ.get("PYTHONPATH")
-    return root + (os.pathsep + extra if extra else "")
+def _child_env():
+    env = dict(os.environ)
+    env["TINYCNN_MAX_DATA_BYTES"] = str(MAX_DATA_BYTES)
+    env["TINYCNN_H5_MEMORY"] = str(MEMORY_BYTES)
+    return env
 
 
 def _limit():
     import resource
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-# ----------------------------------------------------------------------------- the child
-class _Refuse(Exception):
-    pass
-
-
-def _attr_value(v):
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "SOU":
-            return [_attr_value(x) for x in v.reshape(-1).tolist()]
-        if v.dtype.kind in "fiub":
-            return v.tolist()
-        return None
-    if isinstance(v, (np.generic,)):
-        return v.item() if v.dtype.kind in "fiub" else str(v)
-    if isinstance(v, (str, int, float, bool)):
-        return v
-    return None
-
-
-def _dump(path, out):
-    import h5py
-    kinds, attrs, aliases, datasets, arrays = {"/": "group"}, {}, {}, [], {}
-    total = 0
-    with h5py.File(path, "r") as f:
-        todo = [("/", f)]
-        while todo:
-            gpath, group = todo.pop()
-            attrs[gpath] = {k: _attr_value(group.attrs[k]) for k in group.attrs.keys()}
-            for name in group.keys():
-                child = gpath.rstrip("/") + "/" + name
-                link = group.get(name, getlink=True)
-                if isinstance(link, h5py.ExternalLink):
-                    raise _Refuse(f"'{child}' is an external link to {link.filename}:{link.path}; "
-                                  "refusing to read data from outside the model file")
-                if isinstance(link, h5py.SoftLink):
-                    target = link.path if link.path.startswith("/") else gpath.rstrip("/") + "/" + link.path
-                    aliases[child] = target
-                    continue
-                obj = group[name]
-                if isinstance(obj, h5py.Group):
-                    kinds[child] = "group"
-                    todo.append((child, obj))
-                    continue
-                if not isinstance(obj, h5py.Dataset):
-                    continue
-                dcpl = obj.id.get_create_plist()
-                if dcpl.get_external_count() > 0 or obj.is_virtual:
-                    raise _Refuse(f"dataset '{child}' keeps its data in another file (HDF5 "
-                                  "external storage / virtual dataset); refusing to read it")
-                if obj.dtype.kind not in "fiub":
-                    raise _Refuse(f"dataset '{child}' has dtype {obj.dtype}; weights must be numbers")
-                nbytes = int(np.prod(obj.shape, dtype=np.float64)) * obj.dtype.itemsize
-                total += nbytes
-                if total > MAX_DATA_BYTES:
-                    raise _Refuse(f"datasets declare more than {MAX_DATA_BYTES} bytes of weights; "
-                                  "refusing to inflate them")
-                kinds[child] = "dataset"
-                attrs[child] = {}
-                arrays[f"d{len(datasets)}"] = np.asarray(obj[()])
-                datasets.append(child)
-    manifest = json.dumps({"kinds": kinds, "attrs": attrs, "aliases": aliases, "datasets": datasets})
-    np.savez(out, __manifest__=np.frombuffer(manifest.encode("utf-8"), np.uint8), **arrays)
-
-
-def main(argv):
-    try:
-        _dump(argv[0], argv[1])
-    except _Refuse as exc:
-        print(str(exc), file=sys.stderr)
-        return _REFUSED
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as exc:
-        print(f"not a readable HDF5 file (truncated or corrupt?): {type(exc).__name__}: "
-              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
-        return _REFUSED
-    except MemoryError:
-        print(f"reading it needs more than {MEMORY_BYTES} bytes of memory: corrupt or too large",
-              file=sys.stderr)
-        return _REFUSED
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
