@@ -123,5 +123,7 @@ def _child_env():
 
 def _limit():
     import resource
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(MEMORY_BYTES, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))  # never above an inherited limit
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
