@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from tinycnn.errors import TinyCNNError
-    from tinycnn.fileio import install_signal_handlers
+    from tinycnn.fileio import install_signal_handlers, restore_signal_handlers
 
-    install_signal_handlers()  # SIGTERM -> SystemExit: temp files are removed on the way out
+    previous = install_signal_handlers()  # SIGTERM -> SystemExit: temp files removed on the way out
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("tinycnn: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore_signal_handlers(previous)  # main() called in-process (tests) leaves no handler
 
 
 if __name__ == "__main__":

@@ -129,8 +129,17 @@ def install_signal_handlers():
     def _terminate(signum, frame):
         raise SystemExit(128 + signum)
 
+    previous = {}
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
         if sig is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread
-                signal.signal(sig, _terminate)
+                previous[sig] = signal.signal(sig, _terminate)
+    return previous
+
+
+def restore_signal_handlers(previous):
+    import signal
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.signal(sig, handler)
