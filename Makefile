@@ -13,7 +13,7 @@ MPY_NODE  := .mpy-node
 MPY_STAMP := $(MPY_NODE)/.installed-stamp
 MPY_NPM   := @micropython/micropython-webassembly-pyscript@1.27.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean fuzz fuzz-importers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest tests/test_kernels.py -p no:cacheprovider
+
+# long importer / data-file fuzz campaign (counts in docs/fuzzing.md); FUZZ_SECONDS to change
+FUZZ_SECONDS ?= 900
+fuzz-importers: $(STAMP)
+	$(BIN)/python -m tests.fuzz_importers.runner --seconds $(FUZZ_SECONDS)
+
+fuzz: fuzz-importers
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runtime.py

@@ -45,6 +45,10 @@ class TfliteImporter:
     def quant_of(self, t, axis_map=None) -> QuantParams | None:
         if not t.quantized or not self.quantized:
             return None
+        if not (np.isfinite(t.scale).all() and (t.scale > 0).all()):
+            raise UnsupportedModelError(self.path, t.name, "TENSOR", f"quantization scale "
+                                        f"{t.scale.reshape(-1)[:4].tolist()} is not a positive "
+                                        "finite number: the file is corrupt")
         zp = t.zero_point.astype(np.int64)
         if t.dtype == np.uint8:
             zp = zp - 128

@@ -97,6 +97,9 @@ def fully_connected(imp, op):
     if op.options.get("WeightsFormat", 0) != 0:
         imp.unsupported(op, "shuffled FULLY_CONNECTED weights are not supported")
     w_t = imp.tensor(op.inputs[1])
+    if op.inputs[0] == op.inputs[1] or imp.tensor(op.inputs[0]).data is not None:
+        imp.unsupported(op, f"input tensor {op.inputs[0]} is a constant (the weights?), not an "
+                            "activation: the file is corrupt")
     cout = w_t.shape[0]
     x = imp.value(op.inputs[0], op)
     out_t = imp.tensor(op.outputs[0])

@@ -70,6 +70,9 @@ def plot_report(report, path) -> Path:
     ax2.set_xlabel("layer (execution order)" + (f"; every {step}th labelled" if step > 1 else ""))
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from tinycnn.fileio import save_figure
+    try:
+        save_figure(fig, path, "plot", dpi=100)
+    finally:
+        plt.close(fig)
     return path

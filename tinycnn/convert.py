@@ -109,7 +109,11 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
     explorer's '16x8' candidate). input_shapes: {input name: shape} fixing
     dynamic input dimensions (else they are taken from calib's shape)."""
     model_path = Path(model_path)
+    if output is not None and str(output).strip() == "":
+        raise TinyCNNError("empty output file name (-o \"\"); omit -o to write MODEL.tcnn")
     output = Path(output) if output else model_path.with_suffix(".tcnn")
+    from tinycnn.fileio import check_output_path
+    check_output_path(output, "blob", make_parents=True)  # refused before the work, not after
     if scheme not in SCHEMES:
         raise TinyCNNError(f"unknown scheme '{scheme}'; supported: {', '.join(SCHEMES)}")
     if calibration not in METHODS:

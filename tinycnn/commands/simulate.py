@@ -42,7 +42,9 @@ def register(sub):
 def run_simulate(args):
     from firmware_sim import simulate
     from tinycnn.dataset import load_inputs
+    from tinycnn.fileio import check_outputs
 
+    check_outputs((args.json, "report JSON"), (args.plot, "plot"))
     x = load_inputs(args.input) if args.input else None
     report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
                       kernels=args.kernels, in_place=not args.no_in_place,

@@ -63,6 +63,8 @@ def register(sub):
 
 def run_tradeoff(args):
     from tinycnn.explorer import tradeoff
+    from tinycnn.fileio import check_outputs
+    check_outputs((args.json, "JSON report"), (args.plot, "plot"))
     res = tradeoff(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                    objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, jobs=args.jobs,
                    mixed=not args.no_mixed, val_fraction=args.val_fraction, max_samples=args.max_samples,
@@ -80,6 +82,8 @@ def run_tradeoff(args):
 
 def run_sensitivity(args):
     from tinycnn.explorer.sensitivity import sensitivity
+    from tinycnn.fileio import check_outputs
+    check_outputs((args.json, "JSON report"), (args.plot, "plot"))
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                       jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
                       progress=not args.quiet,

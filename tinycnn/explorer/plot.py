@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from firmware_sim.plot import short_labels
+from tinycnn.fileio import save_figure
 
 
 def _pyplot():
@@ -68,8 +69,10 @@ def plot_tradeoff(result, path) -> Path:
     ax.margins(x=0.25, y=0.12)
     ax.legend(handles=handles, loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "plot")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
@@ -98,6 +101,8 @@ def plot_sensitivity(result, path, top=20) -> Path:
                        Patch(color="tab:orange", label="lowered to 1-bit")], loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "plot")
+    finally:
+        plt.close(fig)
     return Path(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycnn.explorer.pareto import pareto_front
+from tinycnn.fileio import atomic_write
 
 OBJECTIVE_KEYS = {"latency": "sim_latency_ms", "size": "flash_bytes"}
 TABLE_COLUMNS = [("pareto_mark", "P"), ("candidate", "candidate"), ("accuracy", "acc %"),
@@ -70,5 +71,5 @@ def _jsonable(v):
 
 def write_json(doc: dict, path) -> Path:
     path = Path(path)
-    path.write_text(json.dumps(_jsonable(doc), indent=1))
+    atomic_write(path, json.dumps(_jsonable(doc), indent=1), "JSON report")
     return path
