@@ -13,7 +13,7 @@ MPY_NODE  := .mpy-node
 MPY_STAMP := $(MPY_NODE)/.installed-stamp
 MPY_NPM   := @micropython/micropython-webassembly-pyscript@1.27.0
 
-.PHONY: demo test bench clean fuzz fuzz-blobs
+.PHONY: demo test bench clean fuzz fuzz-blobs fuzz-importers
 N ?= 200000
 
 $(STAMP): pyproject.toml
@@ -62,10 +62,15 @@ test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 KERNEL_TESTS := tests/test_kernels.py tests/test_validate_limits.py
 
 # long fuzz campaign over crafted blobs (docs/fuzzing.md); N cases
-fuzz: fuzz-blobs
+fuzz: fuzz-blobs fuzz-importers
 
 fuzz-blobs: $(STAMP)
 	$(BIN)/python tests/fuzz/blob_fuzz.py -n $(N)
+
+# long importer / data-file fuzz campaign (counts in docs/fuzzing.md); FUZZ_SECONDS to change
+FUZZ_SECONDS ?= 900
+fuzz-importers: $(STAMP)
+	$(BIN)/python -m tests.fuzz_importers.runner --seconds $(FUZZ_SECONDS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runtime.py

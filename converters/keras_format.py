@@ -15,15 +15,18 @@ Three on-disk layouts are understood (h5py and the standard library only):
 """
 from __future__ import annotations
 
-import io
 import json
+import os
 import re
+import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from converters.h5guard import read_h5
 from tinycnn.errors import TinyCNNError
 
 
@@ -129,44 +132,67 @@ def open_keras_file(path) -> KerasFile:
     return _open_h5(path)
 
 
+MAX_MEMBER_BYTES = int(os.environ.get("TINYCNN_MAX_DATA_BYTES", 4 << 30))
+MAX_JSON_BYTES = 64 << 20
+MAX_RATIO = 1000  # a member inflating more than this (and > 1 MiB) is a zip bomb
+
+
+def _read_member(path, z, name, limit):
+    info = z.getinfo(name)
+    if info.file_size > limit:
+        raise TinyCNNError(f"{path}: archive member {name} declares {info.file_size} bytes "
+                           f"uncompressed (limit {limit}); refusing a possible zip bomb")
+    if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise TinyCNNError(f"{path}: archive member {name} inflates {info.compress_size} -> "
+                           f"{info.file_size} bytes (ratio > {MAX_RATIO}); refusing a zip bomb")
+    with z.open(info) as f:  # zipfile stops at the declared size and checks the CRC
+        return f.read(info.file_size + 1)
+
+
+def _json(path, what, raw):
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise TinyCNNError(f"{path}: {what} is nested too deeply to be a model config") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TinyCNNError(f"{path}: {what} is not valid JSON ({exc})") from exc
+
+
 def _open_archive(path) -> KerasFile:
-    import h5py
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             if "config.json" not in names:
                 raise TinyCNNError(f"{path}: .keras archive has no config.json "
                                    f"(members: {', '.join(sorted(names)) or 'none'})")
-            config = json.loads(z.read("config.json"))
-            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
             if "model.weights.h5" not in names:
                 raise TinyCNNError(f"{path}: .keras archive has no model.weights.h5")
-            weights_bytes = z.read("model.weights.h5")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+            config_raw = _read_member(path, z, "config.json", MAX_JSON_BYTES)
+            meta_raw = _read_member(path, z, "metadata.json", MAX_JSON_BYTES) \
+                if "metadata.json" in names else b"{}"
+            with tempfile.TemporaryDirectory(prefix="tinycnn-keras-") as tmp:
+                h5_path = Path(tmp) / "model.weights.h5"
+                h5_path.write_bytes(_read_member(path, z, "model.weights.h5", MAX_MEMBER_BYTES))
+                tree = read_h5(h5_path, f"{path} (model.weights.h5)")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
         raise TinyCNNError(f"{path}: not a readable .keras archive ({exc})") from exc
-    try:
-        h5 = h5py.File(io.BytesIO(weights_bytes), "r")
-    except OSError as exc:
-        raise TinyCNNError(f"{path}: model.weights.h5 in the archive is unreadable ({exc})") from exc
-    return KerasFile(str(path), config, PositionalWeights(h5), str(meta.get("keras_version", "3")),
-                     meta.get("backend"), h5)
+    config, meta = _json(path, "config.json", config_raw), _json(path, "metadata.json", meta_raw)
+    if not isinstance(config, dict) or not isinstance(meta, dict):
+        raise TinyCNNError(f"{path}: config.json / metadata.json must each hold a JSON object")
+    return KerasFile(str(path), config, PositionalWeights(tree), str(meta.get("keras_version", "3")),
+                     meta.get("backend"), tree)
 
 
 def _open_h5(path) -> KerasFile:
-    import h5py
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise TinyCNNError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {exc}") from exc
+    h5 = read_h5(path)
     if "model_config" not in h5.attrs:
-        h5.close()
         raise TinyCNNError(f"{path}: HDF5 file has no 'model_config' attribute (weights only, as "
                            "written by save_weights?); save the whole model with model.save()")
-    try:
-        config = json.loads(_decode(h5.attrs["model_config"]))
-    except ValueError as exc:
-        h5.close()
-        raise TinyCNNError(f"{path}: model_config is not valid JSON ({exc})") from exc
+    raw = h5.attrs["model_config"]
+    config = _json(path, "model_config", raw if isinstance(raw, str) else str(raw))
+    if not isinstance(config, dict):
+        raise TinyCNNError(f"{path}: model_config must be a JSON object")
     root = h5["model_weights"] if "model_weights" in h5 else h5
     version = _decode(h5.attrs.get("keras_version", root.attrs.get("keras_version", "2")))
     backend = _decode(h5.attrs.get("backend", root.attrs.get("backend", "tensorflow")))

@@ -84,6 +84,11 @@ class LayerContext:
             if key in out and tuple(out[key].shape) != tuple(expected):
                 self.fail(f"weight '{key}' has shape {tuple(out[key].shape)} but the layer config "
                           f"and input imply {tuple(expected)}")
+        for key, arr in out.items():  # quantized (integer) weights are never used as reals
+            if ("kernel" in key or key in ("bias", "alpha", "gamma", "beta")) and \
+                    not np.issubdtype(np.asarray(arr).dtype, np.floating):
+                self.fail(f"weight '{key}' is {np.asarray(arr).dtype.name}: integer (quantized) "
+                          "Keras weights are not supported; save the float model")
         return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
     # ---- IR emission ----

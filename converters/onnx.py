@@ -18,6 +18,16 @@ from tinycnn.errors import TinyCNNError, UnsupportedModelError
 from tinycnn.ir import Graph, Op
 
 
+FOLD_MAX_BYTES = 256 << 20  # constant folding at import: per result / per planned allocation
+FOLD_MAX_ITERATIONS = 100_000
+# AttributeProto types of the attributes handlers read (a string 'strides', a float 'group' -> error)
+_ATTR_TYPES = {**dict.fromkeys(("strides", "pads", "dilations", "kernel_shape", "axes", "perm",
+                                "output_padding", "output_shape"), 7),
+               **dict.fromkeys(("group", "axis", "keepdims", "ceil_mode", "count_include_pad",
+                                "transA", "transB", "storage_order", "select_last_index"), 2),
+               **dict.fromkeys(("auto_pad", "mode", "coordinate_transformation_mode",
+                                "nearest_mode"), 3)}
+
 class _Importer:
     def __init__(self, model, path, input_shapes=None):
         import onnx
@@ -41,6 +51,11 @@ class _Importer:
     def attr(self, name, default=None):
         for a in self.node.attribute:
             if a.name == name:
+                want = _ATTR_TYPES.get(name)
+                if want is not None and a.type != want:
+                    names = self.onnx.AttributeProto.AttributeType.Name
+                    self.fail(f"attribute '{name}' must be of type {names(want)}, got "
+                              f"{names(a.type)}")
                 return self.onnx.helper.get_attribute_value(a)
         return default
 
@@ -122,6 +137,31 @@ class _Importer:
             arr = arr.reshape((1,) * (4 - arr.ndim) + arr.shape).transpose(NCHW_TO_NHWC)
         return arr
 
+    def _check_fold_bounds(self, node):
+        """Refuse constant folding that would run without limit or allocate gigabytes."""
+        def const_int(i):
+            return int(np.asarray(self.consts[node.input[i]]).reshape(-1)[0]) \
+                if len(node.input) > i and node.input[i] else None
+        if node.op_type in ("Loop", "Scan"):
+            trips = const_int(0) if node.op_type == "Loop" else None
+            if trips is None or trips > FOLD_MAX_ITERATIONS:
+                self.fail(f"constant folding of {node.op_type} with trip count "
+                          f"{trips if trips is not None else 'unbounded'} refused (limit "
+                          f"{FOLD_MAX_ITERATIONS} iterations)")
+        shape = None
+        if node.op_type in ("ConstantOfShape", "Expand") and len(node.input) > (node.op_type == "Expand"):
+            shape = np.asarray(self.consts[node.input[0 if node.op_type == "ConstantOfShape" else 1]])
+        elif node.op_type == "Tile" and len(node.input) > 1:
+            shape = np.asarray(self.consts[node.input[0]].shape) * np.asarray(self.consts[node.input[1]])
+        elif node.op_type == "Range" and len(node.input) == 3:
+            start, limit, delta = (float(np.asarray(self.consts[i]).reshape(-1)[0]) for i in node.input)
+            shape = np.array([abs((limit - start) / delta) if delta else np.inf])
+        if shape is not None:
+            n = float(np.prod(np.maximum(shape.astype(np.float64), 0)))
+            if not n * 8 <= FOLD_MAX_BYTES:
+                self.fail(f"constant folding would create {n:.4g} elements (limit "
+                          f"{FOLD_MAX_BYTES} bytes); refusing")
+
     def fold_constant_node(self, node):
         """Shape arithmetic and other all-constant subgraphs: evaluated once here with the
         ONNX reference evaluator, so any op is accepted on constants."""
@@ -134,12 +174,16 @@ class _Importer:
             [helper.make_tensor_value_info(o, 0, None) for o in node.output])
         opset = [o for o in self.model.opset_import if o.domain in ("", "ai.onnx")]
         model = helper.make_model(graph, opset_imports=opset)
+        self._check_fold_bounds(node)
         try:
             outs = ReferenceEvaluator(model).run(None, {i: self.consts[i] for i in ins})
         except Exception as exc:
             self.fail(f"cannot evaluate this op on constant inputs ({exc})")
         for name, value in zip(node.output, outs):
-            self.consts[name] = np.asarray(value)
+            value = np.asarray(value)
+            if value.nbytes > FOLD_MAX_BYTES:
+                self.fail(f"constant folding produced {value.nbytes} bytes (limit {FOLD_MAX_BYTES})")
+            self.consts[name] = value
 
     # ---------- driver ----------
     def run(self) -> Graph:
@@ -164,10 +208,16 @@ class _Importer:
                 self.set(name, self.b.add_input(_clean(name), (-1, h, w, c), "NCHW"), "nhwc")
             else:
                 self.set(name, self.b.add_input(_clean(name), (-1, dims[1]), "NC"), "plain")
+        needed = {o.name for o in g.output}
+        for node in reversed(g.node):  # nodes nothing depends on (e.g. unused constants) are skipped
+            if any(o in needed for o in node.output):
+                needed.update(node.input)
         for node in g.node:
             self.node = node
+            if not any(o in needed for o in node.output):
+                continue
             if node.input and all((not i) or self.is_const(i) for i in node.input) \
-                    and node.op_type != "Constant":
+                    and node.op_type not in ("Constant", "DequantizeLinear"):
                 self.fold_constant_node(node)
                 continue
             handler = HANDLERS.get(node.op_type)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from converters.onnx_quant import dequantize_linear, float_weight
 from converters.onnx_resize import resize
 from tinycnn.ir import Op
 
@@ -45,8 +46,8 @@ def _conv(im):
     x = im.get(n.input[0], "nhwc")
     if len(im.b.shape_of(x)) != 4:
         im.fail("only 2-D convolutions (4-D NCHW input) are supported")
-    w = im.const(n.input[1]).astype(np.float32)  # [O, I/g, KH, KW]
-    bias = im.const(n.input[2]).astype(np.float32) if len(n.input) > 2 and n.input[2] else None
+    w = float_weight(im, n.input[1])  # [O, I/g, KH, KW]
+    bias = float_weight(im, n.input[2]) if len(n.input) > 2 and n.input[2] else None
     groups = int(im.attr("group", 1))
     cin = im.b.shape_of(x)[3]
     cout = w.shape[0]
@@ -229,12 +230,12 @@ def _gemm(im):
     n = im.node
     if im.attr("transA", 0):
         im.fail("Gemm with transA=1 is not supported")
-    w = im.const(n.input[1]).astype(np.float32) * float(im.attr("alpha", 1.0))
+    w = float_weight(im, n.input[1]) * float(im.attr("alpha", 1.0))
     if not im.attr("transB", 0):
         w = w.T
     ins = [im.get(n.input[0], "plain"), im.const_from_array(w, n.output[0] + "_w")]
     if len(n.input) > 2 and n.input[2]:
-        c = im.const(n.input[2]).astype(np.float32).reshape(-1) * float(im.attr("beta", 1.0))
+        c = float_weight(im, n.input[2]).reshape(-1) * float(im.attr("beta", 1.0))
         ins.append(im.const_from_array(np.broadcast_to(c, (w.shape[0],)), n.output[0] + "_bias"))
     if im.rank(n.input[0]) != 2:
         im.fail("Gemm input must be rank 2")
@@ -245,7 +246,7 @@ def _matmul(im):
     n = im.node
     if not im.is_const(n.input[1]) or im.rank(n.input[0]) != 2:
         im.fail("MatMul is supported as [N,K] x constant [K,M] (a fully connected layer)")
-    w = im.const(n.input[1]).astype(np.float32).T
+    w = float_weight(im, n.input[1]).T
     im.emit(Op.FULLY_CONNECTED, [im.get(n.input[0], "plain"),
                                  im.const_from_array(w, n.output[0] + "_w")], layout="plain")
 
@@ -427,6 +428,7 @@ HANDLERS = {
     "Transpose": _transpose, "Softmax": _softmax, "Pad": _pad,
     "Resize": resize, "Upsample": resize,
     "Shape": _shape, "Gather": _const_fold(_gather), "Cast": _const_fold(_cast),
+    "DequantizeLinear": dequantize_linear,
 }
 
 from converters.onnx_ops_seg import install_seg_handlers  # noqa: E402  (segmentation/detection ops)

@@ -28,6 +28,7 @@ class TfliteImporter:
         self.graph = Graph(name=_stem(model.path), meta={
             "source_path": model.path, "source_format": "tflite",
             "input_layouts": [], "output_layouts": [], "tflite_tensor_index": {}})
+        _normalize_quantized_dimension(model)
         self.names: dict[int, str] = {}
         self.consumers: dict[int, list] = {}
         for op in model.operators:
@@ -44,6 +45,10 @@ class TfliteImporter:
     def quant_of(self, t, axis_map=None) -> QuantParams | None:
         if not t.quantized or not self.quantized:
             return None
+        if not (np.isfinite(t.scale).all() and (t.scale > 0).all()):
+            raise UnsupportedModelError(self.path, t.name, "TENSOR", f"quantization scale "
+                                        f"{t.scale.reshape(-1)[:4].tolist()} is not a positive "
+                                        "finite number: the file is corrupt")
         zp = t.zero_point.astype(np.int64)
         if t.dtype == np.uint8:
             zp = zp - 128
@@ -75,14 +80,27 @@ class TfliteImporter:
         dtype = self._ir_dtype(t)
         if t.dtype == np.uint8 and self.quantized:
             data = (data.astype(np.int16) - 128).astype(np.int8)
-        elif data.dtype == np.float16:
-            data, dtype = data.astype(np.float32), "float32"
+        elif data.dtype == np.float16 or (not self.quantized and t.quantized):
+            data, dtype = self.float_const(t, op), "float32"
         name = self._unique(t.name)
         data = np.ascontiguousarray(data)  # scalars become shape (1,)
         self.graph.add_tensor(name, data.shape, dtype, data, self.quant_of(t))
         self.names[idx] = name
         self.graph.meta["tflite_tensor_index"][name] = idx
         return name
+
+    def float_const(self, t, op: TfliteOperator | None = None) -> np.ndarray:
+        """A constant of a float graph as float32: float16 is widened, a quantized integer
+        constant (hybrid / dynamic-range weights) is dequantized (q - zero_point) * scale along
+        its quantized_dimension. Integers without scales are refused, never used as reals."""
+        data = t.data
+        if data.dtype in (np.float32, np.float16, np.float64):
+            return data.astype(np.float32)
+        if not t.quantized:
+            where = op.op if op else "TENSOR"
+            raise UnsupportedModelError(self.path, t.name, where, f"{data.dtype.name} constant "
+                                        "without quantization scales where a float value is expected")
+        return dequantize_array(data, t.scale, t.zero_point, t.quantized_dimension)
 
     def const_array(self, idx: int, op: TfliteOperator) -> np.ndarray:
         t = self.tensor(idx)
@@ -134,6 +152,35 @@ class TfliteImporter:
         raise UnsupportedModelError(self.path, self.out_name(op) if op.outputs else f"op {op.index}",
                                     op.op, reason, supported=supported)
 
+
+
+def dequantize_array(data, scale, zero_point, axis) -> np.ndarray:
+    """(q - zero_point) * scale, per tensor or per channel along ``axis``; float32 result."""
+    scale = np.asarray(scale, np.float64).reshape(-1)
+    zp = np.asarray(zero_point, np.float64).reshape(-1)
+    if scale.size > 1:
+        shape = [1] * data.ndim
+        shape[axis] = -1
+        scale, zp = scale.reshape(shape), zp.reshape(shape)
+    return ((data.astype(np.float64) - zp) * scale).astype(np.float32)
+
+
+def _normalize_quantized_dimension(model):
+    """TFLite Micro's own person_detect.tflite puts quantized_dimension=3 on 1-D bias tensors:
+    a 1-D tensor's only axis is 0. Out-of-range per-channel axes elsewhere are refused."""
+    for t in model.tensors:
+        if not t.quantized:
+            continue
+        rank = max(len(t.shape), 1)
+        if t.scale.size == 1 or rank == 1:
+            t.quantized_dimension = 0
+        elif not 0 <= t.quantized_dimension < rank:
+            raise UnsupportedModelError(model.path, t.name, "TENSOR", f"quantized_dimension "
+                                        f"{t.quantized_dimension} is outside the tensor's rank {rank}")
+        elif t.scale.size != t.shape[t.quantized_dimension]:
+            raise UnsupportedModelError(model.path, t.name, "TENSOR", f"{t.scale.size} scales for "
+                                        f"{t.shape[t.quantized_dimension]} channels on axis "
+                                        f"{t.quantized_dimension}")
 
 
 def _stem(path) -> str:

@@ -56,8 +56,11 @@ def _weights(imp, op, axis_map=None, reshape=None):
     elif imp.quantized and t.dtype != np.int8:
         imp.unsupported(op, f"weights of type {np.dtype(t.dtype).name} in a quantized model "
                             "(hybrid / float16 weights) are not supported")
-    elif not imp.quantized and w.dtype == np.float16:
-        w = w.astype(np.float32)
+    elif not imp.quantized:  # float16 or hybrid int8 weights: dequantized to float32
+        w = imp.float_const(t, op)
+        if reshape is not None:
+            w = w.reshape(reshape)
+        q = None
     if imp.quantized and t.dtype == np.int8 and np.any(t.zero_point != 0):
         imp.unsupported(op, "int8 weights with a non-zero zero point are not supported (TFLite spec: 0)")
     name = imp._unique(t.name)
@@ -94,6 +97,9 @@ def fully_connected(imp, op):
     if op.options.get("WeightsFormat", 0) != 0:
         imp.unsupported(op, "shuffled FULLY_CONNECTED weights are not supported")
     w_t = imp.tensor(op.inputs[1])
+    if op.inputs[0] == op.inputs[1] or imp.tensor(op.inputs[0]).data is not None:
+        imp.unsupported(op, f"input tensor {op.inputs[0]} is a constant (the weights?), not an "
+                            "activation: the file is corrupt")
     cout = w_t.shape[0]
     x = imp.value(op.inputs[0], op)
     out_t = imp.tensor(op.outputs[0])
@@ -222,6 +228,23 @@ def _unary(ir_op, **fixed):
     return handler
 
 
+def prelu(imp, op):
+    """PRELU with a constant alpha that varies along channels only (MediaPipe: shape (1, 1, C))."""
+    c = imp.tensor(op.inputs[0]).shape[-1]
+    a_t = imp.tensor(op.inputs[1])
+    raw = imp.const_array(op.inputs[1], op)
+    if raw.size not in (1, c) or (raw.size == c and raw.shape[-1] != c):
+        imp.unsupported(op, f"alpha of shape {tuple(raw.shape)}: only a per-channel (..., {c}) or "
+                            "scalar alpha is supported")
+    if imp.quantized and a_t.quantized and a_t.scale.size > 1:
+        imp.unsupported(op, "per-channel quantization of alpha is not supported (TFLite: per tensor)")
+    name = imp.value(op.inputs[1], op)
+    alpha = imp.graph.tensors[name]
+    alpha.data = np.ascontiguousarray(np.broadcast_to(alpha.data.reshape(-1), (c,)))
+    alpha.shape = (c,)
+    imp.emit(op, Op.PRELU, [imp.value(op.inputs[0], op), name])
+
+
 def softmax(imp, op):
     imp.emit(op, Op.SOFTMAX, [imp.value(op.inputs[0], op)], {"beta": float(op.options.get("Beta", 1.0))})
 
@@ -237,15 +260,7 @@ def dequantize(imp, op):
     in_t = imp.tensor(op.inputs[0])
     if in_t.data is None:
         imp.unsupported(op, "DEQUANTIZE inside the graph (hybrid model) is not supported")
-    data = in_t.data.astype(np.float32)  # float16 or int8 constants (weights) -> float constant
-    if in_t.quantized:
-        q = in_t.scale.reshape(-1)
-        zp = in_t.zero_point.reshape(-1)
-        if q.size > 1:
-            shape = [1] * data.ndim
-            shape[in_t.quantized_dimension] = -1
-            q, zp = q.reshape(shape), zp.reshape(shape)
-        data = ((data - zp) * q).astype(np.float32)
+    data = imp.float_const(in_t, op)  # float16 or int8 constants (weights) -> float constant
     out = imp.tensor(op.outputs[0])
     name = imp._unique(out.name)
     imp.graph.add_tensor(name, data.shape, "float32", data)
@@ -262,7 +277,7 @@ HANDLERS = {
     "SOFTMAX": softmax, "LOGISTIC": _unary(Op.SIGMOID), "TANH": _unary(Op.TANH),
     "RELU": _unary(Op.CLAMP, clamp=[0.0, None]), "RELU6": _unary(Op.CLAMP, clamp=[0.0, 6.0]),
     "LEAKY_RELU": _unary(Op.LEAKY_RELU), "HARD_SWISH": _unary(Op.HARD_SWISH),
-    "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
+    "QUANTIZE": quantize, "DEQUANTIZE": dequantize, "PRELU": prelu,
 }
 
 from converters.tflite_ops_extra import EXTRA_HANDLERS  # noqa: E402  (segmentation/detection ops)

@@ -65,6 +65,13 @@ def finish_quantized(imp):
         if node.op in (Op.SIGMOID, Op.TANH, Op.HARD_SWISH, Op.LEAKY_RELU, Op.CLAMP, Op.REQUANTIZE):
             _per_tensor(imp, node)
             _lut(imp, node)
+    for node in g.nodes:
+        if node.op == Op.PRELU:  # TFLM: one alpha offset and one multiplier pair
+            _per_tensor(imp, node)
+            q = g.tensors[node.inputs[1]].quant
+            if q is None or q.scale.size != 1:
+                raise UnsupportedModelError(imp.path, node.name, "PRELU", "alpha must have per-tensor "
+                                            "quantization")
     prepare_graph(g)
     for node in g.nodes:
         if node.op == Op.SOFTMAX:

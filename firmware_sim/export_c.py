@@ -7,7 +7,6 @@ file beside it that defines the array once.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from firmware_sim.device import plan_memory
 from tinycnn.errors import TinyCNNError
+from tinycnn.fileio import atomic_write
 
 BYTES_PER_LINE = 16
 
@@ -92,13 +92,8 @@ def export_c(blob_path, output, name=None, alignment=16) -> Path:
     for i in range(0, len(data), BYTES_PER_LINE):
         src.append("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + BYTES_PER_LINE]) + ",")
     src += ["};", f"const uint32_t {var}_blob_len = {macro}_BLOB_BYTES;", ""]
-    for path, text in ((output.with_suffix(".c"), src), (output, lines)):
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text("\n".join(text))
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise TinyCNNError(f"{path}: cannot write ({exc.strerror})") from exc
+    atomic_write(output.with_suffix(".c"), "\n".join(src), "C source")
+    atomic_write(output, "\n".join(lines), "C header")
     return output
 
 

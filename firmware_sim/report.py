@@ -54,7 +54,8 @@ class SimulationReport:
 
     def save_json(self, path) -> Path:
         path = Path(path)
-        path.write_text(json.dumps(self.to_json(), indent=1))
+        from tinycnn.fileio import atomic_write
+        atomic_write(path, json.dumps(self.to_json(), indent=1), "report JSON")
         return path
 
     def format(self) -> str:

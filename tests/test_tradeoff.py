@@ -47,14 +47,16 @@ def _run_cli(model, data, calib, tmp_path, capsys, *extra):
     png, js = tmp_path / "t.png", tmp_path / "t.json"
     assert main(["tradeoff", model, "--data", data, "--calib", calib, "--plot", str(png), "--json", str(js),
                  "--quiet", *extra]) == 0
-    out = capsys.readouterr().out
-    return out, png, js
+    cap = capsys.readouterr()
+    return cap.out, png, js, cap.err
 
 
 def test_cli_on_bundled_example(tmp_path, capsys):
-    out, png, js = _run_cli(*DIGITS, tmp_path, capsys, "--max-samples", "200", "--max-accuracy-drop", "1.0",
+    out, png, js, err = _run_cli(*DIGITS, tmp_path, capsys, "--max-samples", "200", "--max-accuracy-drop", "1.0",
                             "--latency-samples", "4")
     assert "candidate" in out and "int8 entropy" in out and "mixed" in out and "*" in out
+    # 200 samples x 0.3 = 60 validation samples: one sample = 1.67 points > the 1-point budget
+    assert "60 samples, so one sample is 1.67 accuracy points" in err
     _check_png(png)
     doc = _check_json(js, 1.0)
     f32 = next(c for c in doc["candidates"] if c["candidate"] == "float32")
@@ -66,9 +68,10 @@ def test_cli_on_bundled_example(tmp_path, capsys):
 
 
 def test_cli_on_mobilenet_v2_size_objective(tmp_path, capsys):
-    out, png, js = _run_cli(*MOBILENET, tmp_path, capsys, "--max-samples", "120", "--objective", "size",
+    out, png, js, err = _run_cli(*MOBILENET, tmp_path, capsys, "--max-samples", "120", "--objective", "size",
                             "--max-accuracy-drop", "2.0", "--calib-samples", "64", "--latency-samples", "2")
     assert "mobilenet_v2" in out and "flash_bytes" in out
+    assert "36 samples, so one sample is 2.78 accuracy points" in err  # 120 x 0.3; budget 2
     _check_png(png)
     doc = _check_json(js, 2.0)
     sizes = [c["flash_bytes"] for c in doc["candidates"]]

@@ -45,3 +45,16 @@ def test_mark_pareto_flags_and_failed_rows():
     assert [r["pareto_latency"] for r in rows] == [True, True, False, False]
     assert [r["pareto_size"] for r in rows] == [True, False, True, False]
     assert [r["pareto"] for r in rows] == [r["pareto_latency"] for r in rows]
+
+
+def test_candidates_that_do_not_fit_are_not_on_the_front():
+    rows = [{"candidate": "f32", "accuracy": 99.5, "sim_latency_ms": 30.0, "flash_bytes": 9000, "fits_target": False},
+            {"candidate": "i8", "accuracy": 98.0, "sim_latency_ms": 5.0, "flash_bytes": 1000, "fits_target": True},
+            {"candidate": "bin", "accuracy": 60.0, "sim_latency_ms": 2.0, "flash_bytes": 300, "fits_target": True}]
+    mark_pareto(rows, "latency")
+    assert [r["pareto_latency"] for r in rows] == [False, True, True]
+    assert [r["pareto_size"] for r in rows] == [False, True, True]
+    for r in rows:  # when nothing fits, the front is over all candidates
+        r["fits_target"] = False
+    mark_pareto(rows, "size")
+    assert [r["pareto_size"] for r in rows] == [True, True, True]

@@ -32,8 +32,8 @@ def main(argv=None) -> int:
     import warnings
 
     from tinycnn.errors import TinyCNNError, TinyCNNNote
+    from tinycnn.fileio import install_signal_handlers, restore_signal_handlers
 
-    args = build_parser().parse_args(argv)
     show = warnings.showwarning
 
     def note(message, category, *rest, **kw):
@@ -42,19 +42,25 @@ def main(argv=None) -> int:
         else:
             show(message, category, *rest, **kw)
 
+    previous = install_signal_handlers()  # SIGTERM -> SystemExit: temp files removed on the way out
     warnings.showwarning = note
     try:
+        args = build_parser().parse_args(argv)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
         return code
     except TinyCNNError as exc:
         print(f"tinycnn: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("tinycnn: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `tinycnn info x.tcnn | head`: the reader left; not an error of ours
         _silence_stdout()
         return 141  # 128 + SIGPIPE, as a shell tool killed by the signal
     finally:
         warnings.showwarning = show
+        restore_signal_handlers(previous)  # main() called in-process (tests) leaves no handler
 
 
 def _silence_stdout():

@@ -91,7 +91,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
 
     x: a batch of inputs (float in the model's layout, or int8/uint8 raw values for quantized
     models). ``graph`` may be given to compare an already-imported (e.g. modified) graph."""
-    from converters.tflite import load_tflite
+    from converters import load_model as load_tflite  # checked path + one-line errors
     from tinycnn.reference.float_ops import run_float
     from tinycnn.report import layer_label
     from tinycnn.runtime import ExecutionPlan

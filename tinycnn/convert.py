@@ -15,7 +15,7 @@ from tinycnn.quant.calibrate import METHODS, calibrate
 from tinycnn.quant.int8 import QuantConfig, quantize_int8
 from tinycnn.runtime import LAYOUT_TO_NHWC, NHWC_TO_LAYOUT
 
-SCHEMES = ("int8", "float32", "binary")
+SCHEMES = ("int8", "float32", "binary", "int16x8")
 
 
 def import_model(model_path, input_shapes=None) -> Graph:
@@ -78,6 +78,16 @@ def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> 
     if len(sources) != len(graph.inputs):
         raise TinyCNNError(f"the model has {len(graph.inputs)} inputs ({', '.join(graph.inputs)}): pass one "
                            f"calibration array per input, calib=[x0, x1, ...] (Python API)")
+    xs = calibration_inputs(graph, sources)
+    obs = calibrate(graph, xs, progress=progress)
+    from tinycnn.quant.binarize import BINARY_OPS, quantize_binary
+    if any(n.op in BINARY_OPS for n in graph.nodes):  # mixed int8 / 1-bit graph
+        return quantize_binary(graph, obs, config)
+    return quantize_int8(graph, obs, config)
+
+
+def calibration_inputs(graph: Graph, sources: list) -> list:
+    """One NHWC float32 calibration array per graph input (checked: finite, non-empty, same N)."""
     xs = []
     for i, src in enumerate(sources):
         x = load_inputs(src, "calibration")
@@ -87,11 +97,7 @@ def quantize_graph(graph: Graph, calib, config: QuantConfig, progress=False) -> 
         xs.append(to_nhwc(graph, x, i))
     if len({len(x) for x in xs}) != 1:
         raise TinyCNNError("calibration arrays of the inputs have different sample counts")
-    obs = calibrate(graph, xs, progress=progress)
-    from tinycnn.quant.binarize import BINARY_OPS, quantize_binary
-    if any(n.op in BINARY_OPS for n in graph.nodes):  # mixed int8 / 1-bit graph
-        return quantize_binary(graph, obs, config)
-    return quantize_int8(graph, obs, config)
+    return xs
 
 
 def convert(model_path, calib=None, output=None, scheme="int8", calibration="minmax",
@@ -99,16 +105,24 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
             input_shapes=None) -> Path:
     """Convert a model file to a .tcnn blob and return the blob's path.
     calib: float calibration inputs in the model's own layout (array, .npy or .npz);
-    required for int8. scheme: 'int8' or 'float32'. input_shapes: {input name: shape} fixing
+    required for int8 / int16x8 / binary. scheme: one of SCHEMES (int16x8: TFLite 16x8, as the
+    explorer's '16x8' candidate). input_shapes: {input name: shape} fixing
     dynamic input dimensions (else they are taken from calib's shape)."""
     model_path = Path(model_path)
+    if output is not None and str(output).strip() == "":
+        raise TinyCNNError("empty output file name (-o \"\"); omit -o to write MODEL.tcnn")
     output = Path(output) if output else model_path.with_suffix(".tcnn")
+    from tinycnn.fileio import check_output_path
+    check_output_path(output, "blob", make_parents=True)  # refused before the work, not after
     if scheme not in SCHEMES:
         raise TinyCNNError(f"unknown scheme '{scheme}'; supported: {', '.join(SCHEMES)}")
     if calibration not in METHODS:
         raise TinyCNNError(f"unknown calibration '{calibration}'; supported: {', '.join(METHODS)}")
     t0 = time.perf_counter()
     graph = graph if graph is not None else import_with_shapes(model_path, input_shapes, calib)
+    if scheme == "int16x8" and graph.meta.get("scheme") not in (None, "float32"):
+        raise TinyCNNError(f"{model_path} is already quantized ({graph.meta['scheme']}); --scheme int16x8 "
+                           "needs a float model")
     if calib is not None and (graph.meta.get("scheme") not in (None, "float32") or scheme == "float32"):
         why = (f"the model is already quantized ({graph.meta['scheme']}) and keeps its own scales"
                if scheme != "float32" else "a float32 blob needs no calibration")
@@ -116,11 +130,18 @@ def convert(model_path, calib=None, output=None, scheme="int8", calibration="min
     if scheme == "binary":  # post-training binarization of chosen layers (docs/binary.md)
         from tinycnn.quant.binarize import binarize_layers
         graph = binarize_layers(graph, binary_layers)
-    if scheme in ("int8", "binary") and graph.meta.get("scheme") in (None, "float32"):
+    if scheme in ("int8", "binary", "int16x8") and graph.meta.get("scheme") in (None, "float32"):
         if calib is None:
             raise TinyCNNError("int8 conversion needs calibration data: pass calib= (API) or "
                                "--calib FILE.npz (CLI) with ~100-1000 representative inputs")
-        graph = quantize_graph(graph, calib, QuantConfig(calibration, percentile, per_channel), progress)
+        if scheme == "int16x8":  # the explorer's own 16x8 candidate build (tinycnn/explorer/build.py)
+            from tinycnn.explorer.build import build_graph
+            from tinycnn.explorer.candidates import Candidate
+            sources = list(calib) if isinstance(calib, (list, tuple)) else [calib]
+            cand = Candidate("16x8", "int16x8", calibration, per_channel, percentile)
+            graph = build_graph(graph, cand, calibration_inputs(graph, sources))
+        else:
+            graph = quantize_graph(graph, calib, QuantConfig(calibration, percentile, per_channel), progress)
     graph.meta["convert_seconds"] = round(time.perf_counter() - t0, 3)
     return write_verified(graph, output, model_path)
 
@@ -169,7 +190,7 @@ def write_verified(graph: Graph, output: Path, model_path) -> Path:
     os.close(fd)
     try:
         try:
-            write_blob(graph, tmp)
+            write_blob(blob_graph(graph), tmp)
             read_blob(tmp)
         except (BlobError, ValueError, KeyError, TypeError) as exc:
             detail = str(exc).replace(tmp, "the converted blob")
@@ -181,6 +202,16 @@ def write_verified(graph: Graph, output: Path, model_path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return output
+
+
+def blob_graph(graph: Graph) -> Graph:
+    """The graph as a blob stores it: the source model's file base name, never its local path
+    (a blob is sent around; the metadata records the source file, not where it lived)."""
+    src = graph.meta.get("source_path")
+    if not src:
+        return graph
+    from dataclasses import replace
+    return replace(graph, meta={**graph.meta, "source_path": Path(str(src)).name})
 
 
 def note(message: str) -> None:

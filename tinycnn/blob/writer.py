@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from tinycnn.blob import format as F
+from tinycnn.fileio import atomic_write
 from tinycnn.ir import Graph
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
@@ -253,21 +252,7 @@ def write_blob(graph: Graph, path, strip: bool = False) -> Path:
     """Serialize a graph; nothing half-written is ever left at ``path``."""
     path = Path(path)
     data = graph_to_bytes(graph, strip=strip)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a blob is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, "blob", make_parents=True)
     return path
 
 

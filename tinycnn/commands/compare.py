@@ -14,7 +14,10 @@ def register(sub):
                    help=".npy or .npz (key 'x') with inputs in the model's layout: float, or raw "
                         "int8/uint8 values for quantized models")
     p.add_argument("--samples", type=int, default=1, help="compare the first N samples (default 1)")
-    p.add_argument("--reference", choices=["auto", "tflm", "tflite_ref"], default="auto")
+    p.add_argument("--reference", choices=["auto", "tflm", "tflite_ref"], default="auto",
+                   help="reference interpreter: tflm (TFLite Micro), tflite_ref (tflite-runtime reference "
+                        "kernels in the side venv, see TINYCNN_TFLITE_REF_PYTHON), or auto: TFLite Micro, "
+                        "falling back to tflite_ref where TFLM cannot run the model (default: auto)")
     p.set_defaults(func=run)
 
 

@@ -13,13 +13,21 @@ def register(sub):
                     "int8 .tflite models keep their own quantization.",
         epilog="example:\n  tinycnn convert examples/digits_cnn.onnx --calib examples/digits_calib.npz "
                "-o digits.tcnn")
-    p.add_argument("model", help="model file (.onnx, .keras, .h5, .tflite)")
+    p.add_argument("model", nargs="?",
+                   help="model file (.onnx, .keras, .h5, .tflite); with --from-tradeoff: default the one it records")
     p.add_argument("-o", "--output", help="output blob (default: MODEL with .tcnn suffix)")
     p.add_argument("--calib", help="calibration inputs (.npz with key 'x', or .npy) in the model's "
                                    "input layout (NCHW for ONNX); 100-1000 samples")
-    p.add_argument("--scheme", default="int8", choices=["int8", "float32", "binary"],
-                   help="int8 quantization, a float32 blob, or binary: 1-bit (XNOR) versions of "
-                        "--binary-layers, the rest int8 (default: int8; docs/binary.md)")
+    p.add_argument("--scheme", default="int8", choices=["int8", "int16x8", "float32", "binary"],
+                   help="int8 quantization; int16x8: TFLite 16x8 (int16 activations, int8 weights) in every "
+                        "conv/depthwise/FC layer, the tradeoff explorer's '16x8' candidate; a float32 blob; or "
+                        "binary: 1-bit (XNOR) versions of --binary-layers, the rest int8 (default: int8; "
+                        "docs/binary.md)")
+    p.add_argument("--from-tradeoff", metavar="JSON",
+                   help="rebuild the blob 'tinycnn tradeoff' measured for --pick NAME, from its --json or "
+                        "--save DIR/tradeoff.json (model and calibration data as recorded there, checked by "
+                        "sha256; the result is byte-identical to the measured blob)")
+    p.add_argument("--pick", metavar="NAME", help="with --from-tradeoff: the candidate (name or unique prefix)")
     p.add_argument("--binary-layers", nargs="+", metavar="LAYER",
                    help="with --scheme binary: layers to binarize (default: every conv/FC "
                         "except the first and the last)")
@@ -40,7 +48,15 @@ def register(sub):
 def run(args):
     import tinycnn
     from converters.input_shapes import parse_input_shapes
+    from tinycnn.errors import TinyCNNError
     from tinycnn.report import describe
+
+    if args.from_tradeoff:
+        return _run_from_tradeoff(args)
+    if args.pick:
+        raise TinyCNNError("--pick needs --from-tradeoff tradeoff.json")
+    if not args.model:
+        raise TinyCNNError("convert needs a model file (or --from-tradeoff tradeoff.json --pick NAME)")
 
     out = tinycnn.convert(args.model, calib=args.calib, output=args.output, scheme=args.scheme,
                           calibration=args.calibration, per_channel=not args.per_tensor,
@@ -59,6 +75,19 @@ def run(args):
           f"{t['macs']:,} MACs/inference (scheme {d['meta'].get('scheme', 'float32')})")
     if args.scheme == "binary" and args.calib:
         _report_binarization_cost(args.model, out, args.calib)
+    return 0
+
+
+def _run_from_tradeoff(args):
+    from tinycnn.explorer.save import convert_from_tradeoff
+    out, row = convert_from_tradeoff(args.from_tradeoff, args.pick, args.output, args.model, args.calib)
+    if args.quiet:
+        print(out)
+        return 0
+    print(f"wrote {out}: candidate {row['candidate']!r}, byte-identical to the blob tradeoff measured "
+          f"(sha256 {row['blob_sha256'][:16]}...): {row['accuracy_metric']} {row['accuracy']:.2f}%, "
+          f"flash {row['flash_bytes']:,} B, peak SRAM {row['peak_sram_bytes']:,} B, "
+          f"sim {row['sim_latency_ms']:.3f} ms")
     return 0
 
 

@@ -22,11 +22,15 @@ def register(sub):
 
 def run(args):
     import tinycnn
+    from tinycnn.fileio import check_output_path
     from tinycnn.report import format_eval
+
+    if args.json is not None:
+        check_output_path(args.json, "metrics JSON")
 
     m = tinycnn.evaluate(args.blob, args.reference, args.data, per_layer=args.per_layer)
     print(format_eval(m))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(m, f, indent=1, default=str)
+        from tinycnn.fileio import atomic_write
+        atomic_write(args.json, json.dumps(m, indent=1, default=str), "metrics JSON")
     return 0

@@ -16,14 +16,21 @@ def register(sub):
     p.add_argument("--input", "-i", required=True, help=".npy or .npz (key 'x') with a batch of inputs")
     p.add_argument("--output", "-o", help="write the outputs here: .npy for a single-output model, "
                                           ".npz with one array per output name otherwise")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256,
+                   help="samples run per call (bounds the memory the runtime plans; results do not "
+                        "depend on it; default: 256)")
     p.set_defaults(func=run)
 
 
 def run(args):
     import tinycnn
     from tinycnn.dataset import load_inputs
+    from tinycnn.fileio import check_output_path
 
+    if args.output is not None:  # refused before the work, not after
+        out = check_output_path(args.output, "output")
+        if out.suffix.lower() not in (".npy", ".npz"):
+            out = check_output_path(out.with_name(out.name + ".npy"), "output")  # np.save's rule
     model = tinycnn.load(args.blob)
     x = load_inputs(args.input, native=True)
     t0 = time.perf_counter()
@@ -32,7 +39,7 @@ def run(args):
     ys = y if isinstance(y, list) else [y]
     names = model.output_names
     if args.output:
-        path = save_outputs(args.output, names, ys)
+        path = save_outputs(out, names, ys)
         print(f"wrote {path}: " + ", ".join(f"{n} {tuple(o.shape)} {o.dtype}" for n, o in zip(names, ys)))
     print(f"ran {len(x)} samples in {dt * 1e3:.1f} ms ({dt * 1e6 / max(len(x), 1):.0f} us/sample, "
           "including JIT warm-up on a cold cache)")
@@ -49,25 +56,16 @@ def run(args):
 def save_outputs(path, names, ys):
     """One output: .npy (or .npz under its name if the path says .npz). Several: .npz with one
     key per output name (a .npy path becomes .npz). Written to a temp file, then renamed."""
-    import os
-    import tempfile
     from pathlib import Path
 
-    path = Path(path)
-    if len(ys) > 1 and path.suffix != ".npz":
-        path = path.with_suffix(".npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".npz":
-                np.savez(f, **{n or f"output_{k}": y for k, (n, y) in enumerate(zip(names, ys))})
-            else:
-                np.save(f, ys[0])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    from tinycnn.fileio import atomic_open, check_output_path
 
+    path = Path(path)
+    if len(ys) > 1 and path.suffix.lower() != ".npz":
+        path = check_output_path(path.with_suffix(".npz"), "output")
+    with atomic_open(path, "wb", "output") as f:
+        if path.suffix.lower() == ".npz":
+            np.savez(f, **{n or f"output_{k}": y for k, (n, y) in enumerate(zip(names, ys))})
+        else:
+            np.save(f, ys[0])
+    return path

@@ -10,7 +10,7 @@ def register(sub):
                                    "activation in one arena (bit-identical to the CPU runtime) and estimate "
                                    "per-layer cycles for a CMSIS-NN-class kernel library on the target.")
     p.add_argument("blob", help=".tcnn file")
-    p.add_argument("--target", "-t", default="cortex-m4", help="target name (see 'tinycnn targets')")
+    p.add_argument("--target", "-t", default="cortex-m4", help="target name (default: cortex-m4; see 'tinycnn targets')")
     p.add_argument("--target-file", help="TOML/JSON file with extra targets")
     p.add_argument("--clock-mhz", type=float, help="override the target's clock")
     p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout (default: one random input)")
@@ -42,7 +42,9 @@ def register(sub):
 def run_simulate(args):
     from firmware_sim import simulate
     from tinycnn.dataset import load_inputs
+    from tinycnn.fileio import check_outputs
 
+    check_outputs((args.json, "report JSON"), (args.plot, "plot"))
     x = load_inputs(args.input) if args.input else None
     report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
                       kernels=args.kernels, in_place=not args.no_in_place,

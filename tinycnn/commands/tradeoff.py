@@ -28,7 +28,8 @@ def register(sub):
                     "peak SRAM, simulated latency on the target and CPU latency. Prints a table sorted by\n"
                     "--objective with the Pareto front marked.",
         epilog="example:\n  tinycnn tradeoff examples/digits_cnn.onnx --data examples/digits_test.npz "
-               "--calib examples/digits_calib.npz --plot tradeoff.png --json tradeoff.json")
+               "--calib examples/digits_calib.npz --plot tradeoff.png --save out/tradeoff\n"
+               "  tinycnn convert --from-tradeoff out/tradeoff/tradeoff.json --pick 16x8 -o digits_16x8.tcnn")
     _common(p)
     p.add_argument("--objective", choices=["latency", "size"], default="latency",
                    help="sort by, and minimize in the mixed-precision search (default: latency)")
@@ -38,6 +39,14 @@ def register(sub):
                    help="share of --data used as the validation split of the search (default 0.3); "
                         "every candidate is measured on the rest")
     p.add_argument("--no-mixed", action="store_true", help="skip the mixed-precision search")
+    p.add_argument("--calibration", choices=["minmax", "percentile", "mse", "entropy", "auto"], default="minmax",
+                   help="activation ranges of the per-tensor, 16x8, 1-bit and mixed candidates (the int8 "
+                        "per-channel candidates try all four); auto: the method with the best top-1 agreement "
+                        "with float (then output SQNR) on the validation split, with the reason printed "
+                        "(default: minmax)")
+    p.add_argument("--save", metavar="DIR",
+                   help="keep every measured candidate's blob in DIR, with DIR/tradeoff.json; "
+                        "'tinycnn convert --from-tradeoff DIR/tradeoff.json --pick NAME' rebuilds one, byte for byte")
     p.add_argument("--latency-samples", type=int, default=16,
                    help="samples timed (3 times each) for the measured CPU latency (default 16)")
     p.set_defaults(func=run_tradeoff)
@@ -47,17 +56,23 @@ def register(sub):
                                    "binarized) with all other layers 16x8, and report the accuracy drop, output "
                                    "SQNR and savings, most harmful first.")
     _common(s)
+    s.add_argument("--top", type=int, default=20,
+                   help="plot the N most harmful (layer, precision) rows (default 20; 0 = all)")
     s.set_defaults(func=run_sensitivity)
 
 
 def run_tradeoff(args):
     from tinycnn.explorer import tradeoff
+    from tinycnn.fileio import check_outputs
+    check_outputs((args.json, "JSON report"), (args.plot, "plot"))
     res = tradeoff(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                    objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, jobs=args.jobs,
                    mixed=not args.no_mixed, val_fraction=args.val_fraction, max_samples=args.max_samples,
                    calib_samples=args.calib_samples, latency_samples=args.latency_samples,
-                   progress=not args.quiet)
+                   progress=not args.quiet, calibration=args.calibration, save_dir=args.save)
     print(res.format())
+    if args.save:
+        print(f"wrote {len([r for r in res.rows if 'blob_file' in r])} candidate blobs and tradeoff.json to {args.save}")
     if args.json:
         print(f"wrote {res.save_json(args.json)}")
     if args.plot:
@@ -67,10 +82,12 @@ def run_tradeoff(args):
 
 def run_sensitivity(args):
     from tinycnn.explorer.sensitivity import sensitivity
+    from tinycnn.fileio import check_outputs
+    check_outputs((args.json, "JSON report"), (args.plot, "plot"))
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                       jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
                       progress=not args.quiet,
-                      plot=args.plot, json_path=args.json)
+                      plot=args.plot, json_path=args.json, top=args.top)
     print(res.format())
     for what, path in (("json", args.json), ("plot", args.plot)):
         if path:

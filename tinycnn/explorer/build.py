@@ -28,7 +28,8 @@ def layer_bits_for(fg: Graph, cand: Candidate) -> dict:
 
 
 def build_graph(fg: Graph, cand: Candidate, x_calib_nhwc, calibrations=None) -> Graph:
-    """The graph a candidate's blob holds. fg: the optimized float graph (not modified)."""
+    """The graph a candidate's blob holds. fg: the optimized float graph (not modified);
+    x_calib_nhwc: the NHWC calibration array, or a list with one per graph input."""
     if cand.scheme == "float32":
         g = fg.copy()
         g.meta["scheme"] = "float32"
@@ -38,7 +39,8 @@ def build_graph(fg: Graph, cand: Candidate, x_calib_nhwc, calibrations=None) -> 
     g = binarize_layers(fg, list(binary)) if binary else fg
     cache = calibrations if calibrations is not None else {}
     if binary not in cache:
-        cache[binary] = calibrate(g, [x_calib_nhwc])
+        cache[binary] = calibrate(g, list(x_calib_nhwc) if isinstance(x_calib_nhwc, (list, tuple))
+                                   else [x_calib_nhwc])
     obs = cache[binary]
     cfg = QuantConfig(cand.calibration, cand.percentile, cand.per_channel)
     qg = quantize_binary(g, obs, cfg) if binary else quantize_int8(g, obs, cfg)

@@ -67,17 +67,18 @@ def layer_options(graph: Graph) -> dict:
     return {name: LAYER_BITS if name in binarizable else LAYER_BITS[:2] for name in weighted_layers(graph)}
 
 
-def default_candidates(graph: Graph) -> tuple:
-    """(candidates, skipped) for a float graph; skipped = [(name, reason)]."""
+def default_candidates(graph: Graph, calibration="minmax") -> tuple:
+    """(candidates, skipped) for a float graph; skipped = [(name, reason)]. ``calibration``: the
+    method of the per-tensor, 16x8 and 1-bit candidates (the int8 per-channel ones try all four)."""
     from tinycnn.quant.binarize import default_binary_layers
     cands = [Candidate("float32", "float32"),
-             Candidate("int8 per-tensor", "int8", "minmax", per_channel=False),
+             Candidate("int8 per-tensor", "int8", calibration, per_channel=False),
              Candidate("int8 per-channel", "int8", "minmax")]
     cands += [Candidate(f"int8 {m}", "int8", m) for m in ("percentile", "mse", "entropy")]
-    cands.append(Candidate("16x8", "int16x8"))
+    cands.append(Candidate("16x8", "int16x8", calibration))
     skipped = []
     if default_binary_layers(graph):
-        cands.append(Candidate("1-bit hidden", "binary"))
+        cands.append(Candidate("1-bit hidden", "binary", calibration))
     else:
         skipped.append(("1-bit hidden", "no binarizable hidden layer (conv with groups=1 or fully "
                                         "connected, other than the first and last weighted layer)"))

@@ -41,7 +41,7 @@ def accuracy_metrics(reference, outputs, labels) -> dict:
 
 
 def evaluate_candidate(model_path, candidate: Candidate, data: EvalData, target="cortex-m4",
-                       clock_mhz=None, latency_samples=16) -> dict:
+                       clock_mhz=None, latency_samples=16, save_dir=None) -> dict:
     """Measurements of one candidate (see MEASUREMENTS); on failure, {"error": reason}."""
     from tinycnn.convert import import_model
     try:
@@ -49,25 +49,30 @@ def evaluate_candidate(model_path, candidate: Candidate, data: EvalData, target=
     except Exception as exc:  # noqa: BLE001
         return {"candidate": candidate.name, "config": candidate.to_json(),
                 "error": f"{type(exc).__name__}: {exc}"}
-    return measure_candidate(fg, candidate, data, target, clock_mhz, latency_samples)
+    return measure_candidate(fg, candidate, data, target, clock_mhz, latency_samples, save_dir=save_dir,
+                             model_path=model_path)
 
 
 def measure_candidate(fg, candidate: Candidate, data: EvalData, target="cortex-m4", clock_mhz=None,
-                      latency_samples=16, calibrations=None) -> dict:
+                      latency_samples=16, calibrations=None, save_dir=None, model_path=None) -> dict:
     """evaluate_candidate on an imported float graph. latency_samples=0 skips the CPU timing
-    (cpu_latency_ms None); calibrations: optional in-process observer cache (build_graph)."""
-    from tinycnn.blob.writer import write_blob
-    from tinycnn.convert import to_nhwc
+    (cpu_latency_ms None); calibrations: optional in-process observer cache (build_graph);
+    save_dir: keep the measured blob there (tinycnn.explorer.save.blob_filename)."""
     from tinycnn.runtime import load
-    from tinycnn.explorer.build import build_graph
     from tinycnn.explorer.measure import cpu_latency_ms, device_costs
+    from tinycnn.explorer.save import blob_filename, sha256_file, write_candidate
 
     record = {"candidate": candidate.name, "config": candidate.to_json()}
     try:
-        graph = build_graph(fg, candidate, to_nhwc(fg, data.x_calib), calibrations)
         with tempfile.TemporaryDirectory(prefix="tinycnn-tradeoff-") as tmp:
-            blob = write_blob(graph, Path(tmp) / "candidate.tcnn")
+            out = Path(save_dir) / blob_filename(candidate.name) if save_dir else Path(tmp) / "candidate.tcnn"
+            blob = write_candidate(fg, candidate, data.x_calib, out, model_path or fg.meta.get("source_path"),
+                                   calibrations)
+            record["blob_sha256"] = sha256_file(blob)
+            if save_dir:
+                record["blob_file"] = out.name
             model = load(blob)
+            graph = model.graph
             outputs = model.run(data.x_test)
             record.update(accuracy_metrics(data.reference, outputs, data.y_test))
             record.update(device_costs(blob, model.graph, target, clock_mhz))

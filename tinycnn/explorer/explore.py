@@ -2,8 +2,10 @@
 mixed-precision configuration on the validation split, mark the Pareto front."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from tinycnn.convert import note
 from tinycnn.errors import TinyCNNError
 from tinycnn.explorer.candidates import default_candidates, mixed_candidate
 from tinycnn.explorer.evaluate import evaluate_candidate
@@ -39,6 +41,8 @@ class TradeoffResult:
                  f"samples (float {self.float_accuracy:.2f}%), sorted by {key}; "
                  f"* = Pareto-optimal in accuracy vs {key}")
         lines = [format_table(table_rows(self.rows), TABLE_COLUMNS, title)]
+        if self.meta.get("calibration_auto"):
+            lines.append(self.meta["calibration_auto"]["reason"])
         for r in self.rows:
             if "error" in r:
                 lines.append(f"failed {r['candidate']}: {r['error']}")
@@ -66,14 +70,24 @@ class TradeoffResult:
 
 def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, objective="latency",
              max_accuracy_drop=1.0, jobs=2, mixed=True, val_fraction=0.3, seed=0, max_samples=None,
-             calib_samples=None, latency_samples=16, progress=True, candidates=None) -> TradeoffResult:
-    """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md)."""
+             calib_samples=None, latency_samples=16, progress=True, candidates=None, calibration="minmax",
+             save_dir=None) -> TradeoffResult:
+    """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md).
+    calibration: method of the per-tensor / 16x8 / 1-bit / mixed candidates, or "auto" (chosen on
+    the validation split, tinycnn.explorer.calibration); save_dir: keep every measured blob there,
+    with tradeoff.json."""
+    from pathlib import Path
+
+    from tinycnn.explorer.save import provenance
+    from tinycnn.quant.calibrate import METHODS
     from firmware_sim.targets import get_target
     from tinycnn.convert import import_model
     from tinycnn.explorer.inputs import load_calib, load_eval_data, split_validation
 
     if objective not in OBJECTIVE_KEYS:
         raise TinyCNNError(f"--objective must be one of {', '.join(OBJECTIVE_KEYS)}")
+    if calibration not in METHODS + ("auto",):
+        raise TinyCNNError(f"--calibration must be one of {', '.join(METHODS + ('auto',))}")
     get_target(target, None, clock_mhz)  # fail early on an unknown target
     model_path = str(model_path)
     fg = import_model(model_path)
@@ -81,15 +95,31 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
         raise TinyCNNError(f"{model_path} is already quantized ({fg.meta['scheme']}); tradeoff needs a float model")
     full = load_eval_data(model_path, data, calib, max_samples)
     full.x_calib = load_calib(calib, calib_samples)
-    val, test = split_validation(full, val_fraction, seed) if mixed else (None, full)
-    cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg)
+    val, test = split_validation(full, val_fraction, seed) if mixed or calibration == "auto" else (None, full)
+    meta = {"clock_mhz": clock_mhz, "jobs": jobs, "calibration": calibration,
+            "provenance": provenance(model_path, calib, full.x_calib, calib_samples), "warnings": []}
+    if mixed:
+        warn = small_validation_warning(len(val.x_test), max_accuracy_drop)
+        if warn:
+            note(warn)
+            meta["warnings"].append(warn)
+    if calibration == "auto":
+        from tinycnn.explorer.calibration import choose_calibration
+        meta["calibration_auto"] = choose_calibration(model_path, val, target, clock_mhz, jobs, progress)
+        calibration = meta["calibration_auto"]["method"]
+        meta["calibration"] = calibration
+    cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg, calibration)
     search = None
     if mixed:
         from tinycnn.explorer.mixed_precision import search_mixed_precision
         search = search_mixed_precision(model_path, fg, val, max_accuracy_drop, objective, target, clock_mhz,
-                                        jobs, progress)
-        cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)"))
-    records = run_jobs(evaluate_candidate, [(model_path, c, test, target, clock_mhz, latency_samples)
+                                        jobs, progress, calibration)
+        cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)",
+                                     calibration))
+    if save_dir:
+        Path(save_dir).mkdir(parents=True, exist_ok=True)
+        save_dir = str(save_dir)
+    records = run_jobs(evaluate_candidate, [(model_path, c, test, target, clock_mhz, latency_samples, save_dir)
                                             for c in cands], jobs, "candidates", progress)
     ok = [r for r in records if "error" not in r]
     if not ok:
@@ -97,7 +127,22 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     mark_pareto(records, objective)
     rows = sort_rows(records, objective)
     split = {"validation": 0 if val is None else int(len(val.x_test)), "test": int(len(test.x_test)),
-             "val_fraction": val_fraction if mixed else None, "seed": seed, "calibration": int(len(full.x_calib))}
-    return TradeoffResult(model_path, target, objective, rows, skipped, ok[0]["accuracy_metric"],
-                          ok[0]["float_accuracy"], split, search.to_json() if search else None,
-                          {"clock_mhz": clock_mhz, "jobs": jobs})
+             "val_fraction": val_fraction if val is not None else None, "seed": seed,
+             "calibration": int(len(full.x_calib))}
+    res = TradeoffResult(model_path, target, objective, rows, skipped, ok[0]["accuracy_metric"],
+                         ok[0]["float_accuracy"], split, search.to_json() if search else None, meta)
+    if save_dir:
+        res.save_json(Path(save_dir) / "tradeoff.json")
+    return res
+
+
+def small_validation_warning(n_val: int, budget: float) -> str | None:
+    """One validation sample is 100/N accuracy points: a budget below that can only be met by a
+    configuration that changes no validation prediction at all."""
+    step = 100.0 / n_val
+    if step <= budget:
+        return None
+    need = f"; at least {math.ceil(100.0 / budget)} validation samples are needed" if budget > 0 else ""
+    return (f"the validation split has {n_val} samples, so one sample is {step:.2f} accuracy points, more than "
+            f"the --max-accuracy-drop budget of {budget:g} points: the mixed-precision search can only accept a "
+            f"configuration that changes no validation prediction{need} (more --data or a larger --val-fraction)")

@@ -50,18 +50,19 @@ class SearchResult:
 
 
 def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0, objective="latency",
-                           target="cortex-m4", clock_mhz=None, jobs=2, progress=True) -> SearchResult:
+                           target="cortex-m4", clock_mhz=None, jobs=2, progress=True,
+                           calibration="minmax") -> SearchResult:
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}")
     key, saving_key = OBJECTIVES[objective]
     options = layer_options(fg)
-    baseline, sens = measure_sensitivity(str(model_path), fg, val, target, clock_mhz, jobs, progress)
+    baseline, sens = measure_sensitivity(str(model_path), fg, val, target, clock_mhz, jobs, progress, calibration)
     calibrations, measured = {}, {}
 
     def measure(bits):
         k = tuple(sorted(bits.items()))
         if k not in measured:
-            measured[k] = measure_candidate(fg, mixed_candidate(bits), val, target, clock_mhz,
+            measured[k] = measure_candidate(fg, mixed_candidate(bits, calibration=calibration), val, target, clock_mhz,
                                             latency_samples=0, calibrations=calibrations)
         return measured[k]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycnn.explorer.pareto import pareto_front
+from tinycnn.fileio import atomic_write
 
 OBJECTIVE_KEYS = {"latency": "sim_latency_ms", "size": "flash_bytes"}
 TABLE_COLUMNS = [("pareto_mark", "P"), ("candidate", "candidate"), ("accuracy", "acc %"),
@@ -18,9 +19,12 @@ TABLE_COLUMNS = [("pareto_mark", "P"), ("candidate", "candidate"), ("accuracy", 
 
 def mark_pareto(rows: list, objective: str) -> None:
     """Sets pareto_latency (accuracy vs simulated latency), pareto_size (accuracy vs flash) and
-    pareto (the one for ``objective``) on every row; failed rows are never on a front."""
+    pareto (the one for ``objective``) on every row; failed rows are never on a front, nor are
+    candidates that do not fit the target (``fits_target`` False) unless none fits."""
+    fitting = [i for i, r in enumerate(rows) if "error" not in r and r.get("fits_target", True)]
+    eligible = fitting or list(range(len(rows)))
     for kind, key in OBJECTIVE_KEYS.items():
-        front = set(pareto_front(rows, [("accuracy", "max"), (key, "min")]))
+        front = {eligible[j] for j in pareto_front([rows[i] for i in eligible], [("accuracy", "max"), (key, "min")])}
         for i, r in enumerate(rows):
             r[f"pareto_{kind}"] = i in front
     for r in rows:
@@ -67,5 +71,5 @@ def _jsonable(v):
 
 def write_json(doc: dict, path) -> Path:
     path = Path(path)
-    path.write_text(json.dumps(_jsonable(doc), indent=1))
+    atomic_write(path, json.dumps(_jsonable(doc), indent=1), "JSON report")
     return path

@@ -21,32 +21,33 @@ def sensitivity_items(options: dict) -> list:
     return [(layer, p) for layer, opts in options.items() for p in opts[1:]]
 
 
-def _measure_bits(fg, bits, data, target, clock_mhz, calibrations, name="mixed"):
-    return measure_candidate(fg, mixed_candidate(bits, name), data, target, clock_mhz,
+def _measure_bits(fg, bits, data, target, clock_mhz, calibrations, name="mixed", calibration="minmax"):
+    return measure_candidate(fg, mixed_candidate(bits, name, calibration), data, target, clock_mhz,
                              latency_samples=0, calibrations=calibrations)
 
 
-def sensitivity_chunk(model_path, items, data: EvalData, target, clock_mhz) -> list:
+def sensitivity_chunk(model_path, items, data: EvalData, target, clock_mhz, calibration="minmax") -> list:
     """Records for [(layer, precision)] (pure; one calibration cache for the chunk)."""
     from tinycnn.convert import import_model
     fg = import_model(model_path)
     base = baseline_bits(layer_options(fg))
     calibrations = {}
-    return [_measure_bits(fg, {**base, layer: p}, data, target, clock_mhz, calibrations, f"{layer}={p}")
-            for layer, p in items]
+    return [_measure_bits(fg, {**base, layer: p}, data, target, clock_mhz, calibrations, f"{layer}={p}",
+                          calibration) for layer, p in items]
 
 
 def measure_sensitivity(model_path, fg, data: EvalData, target="cortex-m4", clock_mhz=None, jobs=2,
-                        progress=True) -> tuple:
+                        progress=True, calibration="minmax") -> tuple:
     """(baseline record, rows) with one row per (layer, lower precision), most harmful first."""
     options = layer_options(fg)
     items = sensitivity_items(options)
-    baseline = _measure_bits(fg, baseline_bits(options), data, target, clock_mhz, {}, "baseline")
+    baseline = _measure_bits(fg, baseline_bits(options), data, target, clock_mhz, {}, "baseline", calibration)
     if "error" in baseline:
         from tinycnn.errors import TinyCNNError
         raise TinyCNNError(f"sensitivity baseline (all layers 16x8) failed: {baseline['error']}")
     parts = chunks(items, jobs)
-    results = run_jobs(sensitivity_chunk, [(model_path, part, data, target, clock_mhz) for part in parts],
+    results = run_jobs(sensitivity_chunk, [(model_path, part, data, target, clock_mhz, calibration)
+                                           for part in parts],
                        jobs, "sensitivity", progress)
     by_item = {}
     for part, recs in zip(parts, results):
@@ -96,7 +97,7 @@ class SensitivityResult:
 
 
 def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, jobs=2, max_samples=None,
-                calib_samples=None, progress=True, plot=None, json_path=None) -> SensitivityResult:
+                calib_samples=None, progress=True, plot=None, json_path=None, top=20) -> SensitivityResult:
     """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON."""
     from tinycnn.convert import import_model
     from tinycnn.explorer.inputs import load_calib, load_eval_data
@@ -108,7 +109,7 @@ def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, job
                             {"target": target, "samples": int(len(data_all.x_test))})
     if plot:
         from tinycnn.explorer.plot import plot_sensitivity
-        plot_sensitivity(res, plot)
+        plot_sensitivity(res, plot, top)
     if json_path:
         from tinycnn.explorer.report import write_json
         write_json(res.to_json(), json_path)

@@ -27,7 +27,8 @@ _WORKER = Path(__file__).with_name("_tflite_ref_worker.py")
 _REPO = Path(__file__).resolve().parents[2]
 _DEFAULT = _REPO / ".venv-tflite-ref" / "bin" / "python"
 INSTALL_HINT = (
-    'python3 -m venv .venv-tflite-ref && '
+    f'set {ENV_VAR}=/path/to/python (a python with tflite-runtime), or create <repo>/.venv-tflite-ref '
+    'with: python3 -m venv .venv-tflite-ref && '
     '.venv-tflite-ref/bin/pip install "numpy<2" tflite-runtime==2.14.0'
 )
 
@@ -61,7 +62,7 @@ def _call(model_path, arrays, mode, python, timeout):
     py = find_python(python)
     if py is None:
         raise FileNotFoundError(
-            f"no tflite-runtime python found: pass python=..., set {ENV_VAR}, or create it with: {INSTALL_HINT}")
+            f"no tflite-runtime python found: pass python=..., or {INSTALL_HINT}")
     with tempfile.TemporaryDirectory(prefix="tinycnn_tflref_") as d:
         inp = os.path.join(d, "in.npz")
         out = os.path.join(d, "out.npz")
