@@ -33,7 +33,7 @@ INT16X8 = (
              "the int8 add/sub kernel with left_shift 15 and int16 limits") for op in ("ADD", "SUB")),
     OpSpec("MEAN", _16, (x(INT16),), (y(INT16),), "mean", _REQ, (), Kernel(f"{I16}:bind_mean"),
            f"{REF_16}:mean", "mean"),
-    OpSpec("REQUANTIZE", _16, (x(INT8, INT16),), (y(INT8, INT16),), "same", _REQ, (),
+    OpSpec("REQUANTIZE", _16, (x(INT8, INT16, "uint8"),), (y(INT8, INT16),), "same", _REQ, (),
            Kernel(f"{I16}:bind_requant"), f"{REF_16}:requantize", "requantize", doc="int8 <-> int16 conversion"),
     OpSpec("CONCATENATION", _16, (Operand("inputs", (INT8, INT16), repeat=True),), (y(INT16),), "concat",
            (i("axis", 0, 5), offset("output_offset")), (Param("requant", "i", ("n_inputs", 3)),),
