@@ -199,13 +199,18 @@ def _lut(x, xo, n, table, o, oo):
         o[oo + i] = table[x[xo + i] + 128]
 
 
+def _row_max(x, p, cols):
+    m = x[p]
+    for c in range(1, cols):
+        if x[p + c] > m:
+            m = x[p + c]
+    return m
+
+
 def _softmax(x, xo, rows, cols, table, o, oo):
     for r in range(rows):
         p = xo + r * cols
-        m = x[p]
-        for c in range(cols):
-            if x[p + c] > m:
-                m = x[p + c]
+        m = _row_max(x, p, cols)
         total = 0
         for c in range(cols):
             total += table[m - x[p + c]]
@@ -230,10 +235,7 @@ def _softmax_tflm(x, xo, rows, cols, e0, eacc, o, oo):
     """TFLM int8 softmax (gemmlowp exp tables prepared at import; -1 = below diff_min)."""
     for r in range(rows):
         p = xo + r * cols
-        m = x[p]
-        for c in range(cols):
-            if x[p + c] > m:
-                m = x[p + c]
+        m = _row_max(x, p, cols)
         total = 0
         for c in range(cols):
             a = eacc[m - x[p + c]]
