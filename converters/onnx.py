@@ -250,4 +250,6 @@ def load_onnx(path, input_shapes=None) -> Graph:
         model = onnx.load(str(path))
     except Exception as exc:
         raise TinyCNNError(f"{path}: not a readable ONNX file ({exc})") from exc
+    from converters.onnx_names import check_names
+    check_names(model.graph, path)
     return _Importer(model, path, input_shapes).run()

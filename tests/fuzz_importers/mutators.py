@@ -122,7 +122,90 @@ def npz_mutation(data: bytes, rng: random.Random) -> bytes:
     return out.getvalue()
 
 
-STRUCTURAL = {"onnx": onnx_mutation, "keras": keras_mutation, "npz": npz_mutation}
+def tflite_mutation(data: bytes, rng: random.Random) -> bytes:
+    """Edit the flatbuffer through the TFLite schema's object API (shipped with tflite-micro) and
+    re-pack it, so the mutant is a well-formed flatbuffer whose contents lie."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+    m = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    sg = m.subgraphs[0]
+    op = rng.choice(sg.operators)
+    t = rng.choice(sg.tensors)
+    extreme = rng.choice([-7, -1, 0, 2**31 - 1, len(sg.tensors), 10**6])
+    kind = rng.randrange(8)
+    if kind == 0:  # an operator's input / output tensor index
+        vec = op.inputs if rng.random() < 0.7 or not len(op.outputs) else op.outputs
+        vec[rng.randrange(len(vec))] = extreme if rng.random() < 0.5 else rng.randrange(len(sg.tensors))
+    elif kind == 1:  # an option field (strides, padding, dilation, activation, ...)
+        opts = op.builtinOptions
+        fields = [k for k, v in vars(opts).items() if isinstance(v, int)] if opts is not None else []
+        if fields:
+            setattr(opts, rng.choice(fields), rng.choice([0, -1, 7, 2**15, 255]))
+    elif kind == 2:  # a tensor's shape
+        t.shape = [rng.choice([0, 1, -1, 3, 2**20]) for _ in range(rng.choice([0, 1, 4, 6]))]
+    elif kind == 3:  # a tensor's type
+        t.type = rng.choice([0, 1, 2, 3, 4, 6, 7, 9, 10, 15, 16, 99])
+    elif kind == 4 and t.quantization is not None:  # quantization parameters
+        q = t.quantization
+        choice = rng.randrange(3)
+        if choice == 0 and q.scale is not None:
+            q.scale = [rng.choice([0.0, -1.0, float("inf"), float("nan"), 1e-45])] * len(q.scale)
+        elif choice == 1 and q.zeroPoint is not None:
+            q.zeroPoint = [rng.choice([-129, 128, 2**40, 300])] * len(q.zeroPoint)
+        else:
+            q.quantizedDimension = rng.choice([-1, 3, 7])
+    elif kind == 5:  # the operator code index / the code itself
+        if rng.random() < 0.5:
+            op.opcodeIndex = rng.choice([len(m.operatorCodes), 255])
+        else:
+            c = rng.choice(m.operatorCodes)
+            c.builtinCode = c.deprecatedBuiltinCode = rng.randrange(127)
+    elif kind == 6:  # a tensor's buffer
+        t.buffer = rng.choice([0, len(m.buffers), 2**30, rng.randrange(len(m.buffers))])
+    else:  # graph inputs / outputs
+        vec = sg.inputs if rng.random() < 0.5 else sg.outputs
+        vec[rng.randrange(len(vec))] = extreme
+    b = flatbuffers.Builder(len(data) + 1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def h5_mutation(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite a Keras .h5 through h5py: a weight dataset of the wrong shape or dtype, a
+    missing or wrong-typed attribute, or a link to a dataset outside the file."""
+    import tempfile
+
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.h5"
+        path.write_bytes(data)
+        with h5py.File(path, "r+") as f:
+            datasets = []
+            f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+            kind = rng.randrange(5)
+            name = rng.choice(datasets) if datasets else None
+            if kind == 0 and name:  # wrong shape
+                arr = f[name][()]
+                del f[name]
+                f[name] = np.zeros(rng.choice([(0,), (1, 2, 3), (arr.size + 1,)]), np.float32)
+            elif kind == 1 and name:  # wrong dtype
+                arr = f[name][()]
+                del f[name]
+                f[name] = np.asarray(arr).astype(rng.choice(["int64", "float16", "S4", "bool"]))
+            elif kind == 2:  # a broken or foreign config attribute
+                f.attrs["model_config"] = rng.choice([b"{", b"[]" * 3, json.dumps({"class_name": 7}).encode(),
+                                                      np.arange(4)])
+            elif kind == 3 and name:  # an external link where a dataset was
+                del f[name]
+                f[name] = h5py.ExternalLink("/etc/passwd", "/x")
+            elif name:  # a soft link that points at itself
+                del f[name]
+                f[name] = h5py.SoftLink("/" + name)
+        return path.read_bytes()
+
+
+STRUCTURAL = {"onnx": onnx_mutation, "keras": keras_mutation, "npz": npz_mutation,
+              "tflite": tflite_mutation, "h5": h5_mutation}
 
 
 def make_case(target: str, seed: int) -> bytes:
