@@ -57,9 +57,12 @@ test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 	$(BIN)/python -m pytest
 	@echo "== kernels again as plain Python (NUMBA_DISABLE_JIT=1): the compiled and interpreted semantics agree =="
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest $(KERNEL_TESTS) -p no:cacheprovider
+	@echo "== kernel tests with NUMBA_BOUNDSCHECK=1 (an out-of-bounds index raises IndexError instead of reading past an array; own JIT cache) =="
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(CURDIR)/$(VENV)/numba-boundscheck-cache $(BIN)/python -m pytest $(BOUNDSCHECK_TESTS) -p no:cacheprovider
 
 # interpreted-kernel tests (the other kernel files' tests take > 8 min interpreted: not yet included)
 KERNEL_TESTS := tests/test_kernels.py tests/test_validate_limits.py
+BOUNDSCHECK_TESTS := tests/test_kernels.py tests/test_int16x8.py tests/test_binary_kernels.py tests/test_tflite_ops.py
 
 # long fuzz campaign over crafted blobs (docs/fuzzing.md); N cases
 fuzz: fuzz-blobs fuzz-importers

@@ -147,6 +147,11 @@ def _check_tensors(g, path):
     for t in g.tensors.values():
         dims = t.shape
         ok = len(dims) <= 6 and all(_is_int(d) and (d >= 1 or (i == 0 and d == -1)) for i, d in enumerate(dims))
+        if ok and not t.is_const and (not dims or dims[0] != -1):
+            # plans size every activation for the batch they run (dims[0] = -1); a fixed leading
+            # dimension would make a kernel read a larger input than its planned buffers
+            raise BlobError(f"{path}: activation tensor '{t.name}' has shape {list(dims)}; activation "
+                            "shapes start with the batch dimension -1")
         n = math.prod(t.concrete_shape(1)) if ok else 0
         if not ok or n > MAX_TENSOR_ELEMENTS:
             raise BlobError(f"{path}: tensor '{t.name}': shape {list(dims)} is invalid or larger than "
