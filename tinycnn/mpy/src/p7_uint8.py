@@ -5,7 +5,7 @@
 # DEPTHWISE_CONV_2D / FULLY_CONNECTED: the blob's int8 weights (w - 128) plus weight_offset
 # (128 - zero point) are widened once, at load time, to the exact int16 w - zero point (the
 # int8 kernels take any integer weights). AVERAGE_POOL_2D: TFLite's uint8 rounding, the uint8
-# window sum rounded half up.
+# window sum rounded half up, i.e. floor((sum + count // 2) / count) of the int8 sum (_pool's half_up).
 
 def _widen_u8(m, node, a):
     off = a["weight_offset"]
@@ -19,27 +19,6 @@ def _widen_u8(m, node, a):
     return wide, 0
 
 
-def _avg_pool_u8(x, xo, g, lo, hi, o, oo):
-    ih, iw, c_n, oh, ow, _, kh, kw, sh, sw, _, _, pt, pl = g
-    for oy in range(oh):
-        ya = max(oy * sh - pt, 0)
-        yb = min(oy * sh - pt + kh, ih)
-        for ox in range(ow):
-            xa = max(ox * sw - pl, 0)
-            xb = min(ox * sw - pl + kw, iw)
-            count = (yb - ya) * (xb - xa)
-            for c in range(c_n):
-                s = 128 * count  # the sum of the uint8 values x + 128 (>= 0)
-                for iy in range(ya, yb):
-                    p = xo + (iy * iw + xa) * c_n + c
-                    for _ in range(xa, xb):
-                        s += x[p]
-                        p += c_n
-                s = (s + count // 2) // count - 128 if count > 0 else 0
-                o[oo] = lo if s < lo else (hi if s > hi else s)
-                oo += 1
-
-
 @_binder(("AVERAGE_POOL_2D", "uint8"))
 def _b_avg_pool_u8(m, node, a):
     k = a["kernel"]
@@ -47,7 +26,7 @@ def _b_avg_pool_u8(m, node, a):
     x, xo = m._in(node[2][0])
     o, oo = m._views[node[3][0]]
     lo, hi = a["act_min"], a["act_max"]
-    return lambda: _avg_pool_u8(x, xo, g, lo, hi, o, oo)
+    return lambda: _pool(x, xo, g, False, lo, hi, o, oo, True)
 
 
 for _op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
