@@ -5,7 +5,7 @@ Keras). int8 models import as an already-quantized graph that keeps every scale 
 its integer parameters are then computed with TFLite Micro's formulas so tinycnn's kernels are
 bit-exact with TFLM (converters/tflite_quant.py). Legacy uint8 (asymmetric, TF1-era) models
 are converted losslessly to int8: every uint8 value and zero point is shifted by -128 and uint8
-weights with a non-zero zero point are stored as int16 ``w - zero_point`` (exact).
+weights are stored as int8 ``w - 128`` plus a per-layer ``weight_offset`` (kernel variant "uint8").
 
 QUANTIZE (float -> int8) on a graph input and DEQUANTIZE on a graph output (float-interface
 models) become the graph's input/output quantization: the graph input is the int8 tensor.
@@ -30,6 +30,7 @@ class TfliteImporter:
             "input_layouts": [], "output_layouts": [], "tflite_tensor_index": {}})
         _normalize_quantized_dimension(model)
         self.names: dict[int, str] = {}
+        self.weight_offsets: dict[str, int] = {}  # legacy uint8: IR weight name -> 128 - zero point
         self.consumers: dict[int, list] = {}
         for op in model.operators:
             for i in op.inputs:

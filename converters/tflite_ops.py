@@ -37,21 +37,21 @@ def _bias(imp, op, cout):
 
 
 def _weights(imp, op, axis_map=None, reshape=None):
-    """Weights as an IR constant; uint8 weights with a zero point become exact int16 (w - zp)."""
+    """Weights as an IR constant; legacy uint8 weights become int8 (w - 128) + a weight offset."""
     t = imp.tensor(op.inputs[1])
     w = imp.const_array(op.inputs[1], op)
     if reshape is not None:
         w = w.reshape(reshape)
     q = imp.quant_of(t, axis_map)
     dtype = "float32" if not imp.quantized else "int8"
+    offset = None
     if imp.quantized and t.dtype == np.uint8:
         zp = t.zero_point.astype(np.int64).reshape(-1)
-        if np.any(zp != 0):
-            w = (w.astype(np.int16) - zp.astype(np.int16)[0]).astype(np.int16)
-            dtype = "int16"
-        else:
-            w = w.astype(np.int16)
-            dtype = "int16"
+        if np.any(zp != zp[0]):
+            imp.unsupported(op, "per-channel zero points on uint8 weights are not supported")
+        # stored as int8 w - 128; the consumer adds weight_offset = 128 - zp (exact, 1 byte/weight)
+        w = (w.astype(np.int16) - 128).astype(np.int8)
+        offset = 128 - int(zp[0])
         q.zero_point[:] = 0
     elif imp.quantized and t.dtype != np.int8:
         imp.unsupported(op, f"weights of type {np.dtype(t.dtype).name} in a quantized model "
@@ -65,6 +65,8 @@ def _weights(imp, op, axis_map=None, reshape=None):
         imp.unsupported(op, "int8 weights with a non-zero zero point are not supported (TFLite spec: 0)")
     name = imp._unique(t.name)
     imp.graph.add_tensor(name, w.shape, dtype, np.ascontiguousarray(w), q)
+    if offset is not None:
+        imp.weight_offsets[name] = offset
     return name
 
 

@@ -7,6 +7,10 @@ FULLY_CONNECTED, ADD, SUB, MUL, pools and REQUANTIZE. On top of it:
   256 inputs: bit-exact by construction, free at run time;
 - SOFTMAX uses the TFLM int8 algorithm (``kernel_variant = "tflm"``, kernels/tflite_ops.py);
 - MEAN uses QuantizedMeanOrSum's multiplier (1/N folded into the multiplier, then divided);
+- legacy uint8 weights are stored as int8 ``w - 128``; CONV_2D / DEPTHWISE_CONV_2D /
+  FULLY_CONNECTED add ``weight_offset = 128 - zero_point`` (``kernel_variant = "uint8"``);
+- AVERAGE_POOL_2D of a legacy uint8 model rounds the uint8 sum half up (``kernel_variant =
+  "uint8"``): after the -128 shift, int8's round-half-away-from-zero differs at ties;
 - CONCATENATION copies raw int8 values (TFLM does not requantize its inputs);
 - PAD pads with the output zero point, PADV2 with the raw constant value.
 """
@@ -66,6 +70,12 @@ def finish_quantized(imp):
             _per_tensor(imp, node)
             _lut(imp, node)
     for node in g.nodes:
+        if len(node.inputs) > 1 and node.inputs[1] in imp.weight_offsets:
+            if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED):
+                raise UnsupportedModelError(imp.path, node.name, node.attrs.get("tflite_op", node.op.value),
+                                            "uint8 weights are supported on CONV_2D, DEPTHWISE_CONV_2D and "
+                                            "FULLY_CONNECTED only")
+            node.attrs.update(kernel_variant="uint8", weight_offset=imp.weight_offsets[node.inputs[1]])
         if node.op == Op.PRELU:  # TFLM: one alpha offset and one multiplier pair
             _per_tensor(imp, node)
             q = g.tensors[node.inputs[1]].quant
@@ -89,6 +99,8 @@ def finish_quantized(imp):
             _, h, w, _ = g.tensors[node.inputs[0]].shape
             m, s = tg.mean_multiplier(s_in, s_out, h * w)
             node.attrs.update(output_multiplier=m, output_shift=s)
+        elif node.op == Op.AVERAGE_POOL_2D and imp.uint8:
+            node.attrs["kernel_variant"] = "uint8"  # rounding of the unshifted uint8 sum
         elif node.op == Op.CONCATENATION:
             node.params["requant"][:] = 0
         elif node.op == Op.PAD:

@@ -52,7 +52,7 @@ OP_CODES = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BINARY_CONV_2D",
 OP_INDEX = {name: code for code, name in enumerate(OP_CODES)}
 
 # enums (append only); code 0 is "absent" where the attribute is optional
-KERNEL_VARIANTS = ("", "tflm", "int16x8")
+KERNEL_VARIANTS = ("", "tflm", "int16x8", "uint8")
 ENUMS = {
     "variant": KERNEL_VARIANTS,
     "output_mode": ("", "packed", "int8"),
@@ -110,6 +110,9 @@ OP_FIELDS = {
     "SOFTMAX": [("diff_min", "i"), ("input_left_shift", "i"), ("input_multiplier", "i"),
                 ("exp_table", "a"), ("exp_acc", "a"), ("exp_q0", "a")] + _OUT,
 }
+# legacy uint8 TFLite (kernel variant "uint8"): int8 weights (w - 128) + weight_offset (128 - zero point)
+for _name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+    OP_FIELDS[_name] = OP_FIELDS[_name] + [("weight_offset", "i")]
 for _name in OP_CODES:
     OP_FIELDS.setdefault(_name, [])  # float-only ops: attributes in the host section
 assert all(len(f) <= 31 for f in OP_FIELDS.values())

@@ -34,7 +34,8 @@ def max_pool_2d_s8(x, geom, act_min, act_max, out):
 
 
 @njit
-def average_pool_2d_s8(x, geom, act_min, act_max, out):
+def average_pool_2d_s8(x, geom, act_min, act_max, out, half_up=False):
+    """half_up: legacy uint8 rounding, floor((sum + count / 2) / count) (kernels/uint8.py)."""
     n_batch, in_h, in_w, c_n = x.shape
     _, out_h, out_w, _ = out.shape
     kh, kw, sh, sw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
@@ -56,7 +57,7 @@ def average_pool_2d_s8(x, geom, act_min, act_max, out):
                         for ix in range(x0, x1):
                             acc += np.int32(x[n, iy, ix, c])
                     # round half away from zero with C's truncating division
-                    if acc > 0:
+                    if acc > 0 or half_up:  # floor division: rounds half up
                         acc = (acc + count // 2) // count
                     else:
                         acc = -((-acc + count // 2) // count)

@@ -88,7 +88,7 @@ def accumulator_int32(c: Context):
         kh, kw = node.attrs["kernel"]
         worst = kh * kw * max(abs(v) for v in LIMITS[c.tensor(0).dtype])
     else:
-        w = np.abs(c.tensor(1).data.astype(np.int64))
+        w = np.abs(c.tensor(1).data.astype(np.int64) + int(node.attrs.get("weight_offset", 0)))
         per_out = w.reshape(-1, w.shape[-1]).sum(axis=0) if op == "DEPTHWISE_CONV_2D" else \
             w.reshape(w.shape[0], -1).sum(axis=1)
         b = np.abs(c.tensor(2).data.astype(np.int64)) if len(node.inputs) > 2 and node.inputs[2] else 0

@@ -178,6 +178,11 @@ INT_OPS.update({
     Op.STRIDED_SLICE: _mv.strided_slice,
 })
 
+from tinycnn.reference import uint8_ops as _u8  # noqa: E402  (legacy uint8 TFLite variant)
+
+INT_OPS.update({(op, "uint8"): getattr(_u8, op.value.lower()) for op in (
+    Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.AVERAGE_POOL_2D)})
+
 
 def run_int(graph, inputs_q: list, keep_all=False):
     """Run a quantized graph with the NumPy integer reference. inputs_q: int8 NHWC arrays."""

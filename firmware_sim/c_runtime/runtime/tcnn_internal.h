@@ -107,6 +107,11 @@ int tcnn_fc_s8_w16(const tcnn_op_args *a);
 int tcnn_conv_s8_s16(const tcnn_op_args *a);  /* 16x8 */
 int tcnn_depthwise_s8_s16(const tcnn_op_args *a);
 int tcnn_fc_s8_s16(const tcnn_op_args *a);
+/* legacy uint8 TFLite, kernel variant "uint8" (tcnn_u8.c) */
+int tcnn_conv_s8_u8(const tcnn_op_args *a);
+int tcnn_depthwise_s8_u8(const tcnn_op_args *a);
+int tcnn_fc_s8_u8(const tcnn_op_args *a);
+int tcnn_avg_pool_u8(const tcnn_op_args *a);
 /* Armv7E-M DSP paths (tcnn_s8_dsp.c) */
 int tcnn_conv_s8_dsp(const tcnn_op_args *a, int16_t *scratch);
 int tcnn_fc_s8_dsp(const tcnn_op_args *a, int16_t *scratch);

@@ -264,6 +264,7 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
   const int32_t code = o[O_CODE], variant = o[O_VARIANT], dt_in = a->in_dtype[0], dt = a->out_dtype;
   const int s8 = dt_in == TCNN_DT_INT8 && dt == TCNN_DT_INT8 && variant == TCNN_VARIANT_NONE;
   const int s16 = dt_in == TCNN_DT_INT16 && dt == TCNN_DT_INT16;
+  const int u8 = dt_in == TCNN_DT_INT8 && dt == TCNN_DT_INT8 && variant == TCNN_VARIANT_UINT8;  /* legacy uint8 */
   const int64_t n_in_elems = tensor_elems(tcnn_tensor(m, m->index[o[O_IN]])), n_out_elems = tensor_elems(to);
   switch (code) {
   case TCNN_OP_CONV_2D:
@@ -275,8 +276,14 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     if (packed) {
       if (variant || dt != TCNN_DT_UINT32 || (dt_in != TCNN_DT_INT8 && dt_in != TCNN_DT_INT16) ||
           (wdt != TCNN_DT_INT8 && wdt != TCNN_DT_INT16)) return TCNN_E_UNSUPPORTED;
-    } else if (!((s8 && (wdt == TCNN_DT_INT8 || wdt == TCNN_DT_INT16)) || (s16 && variant == TCNN_VARIANT_INT16X8 && wdt == TCNN_DT_INT8))) {
+    } else if (!((s8 && (wdt == TCNN_DT_INT8 || wdt == TCNN_DT_INT16)) || (s16 && variant == TCNN_VARIANT_INT16X8 && wdt == TCNN_DT_INT8) ||
+                 (u8 && wdt == TCNN_DT_INT8))) {
       return TCNN_E_UNSUPPORTED;
+    }
+    if (u8) {  /* weight_offset = 128 - zero point, zero point in [0, 255] */
+      const int wo = code == TCNN_OP_CONV_2D ? TCNN_CONV_2D_WEIGHT_OFFSET : (code == TCNN_OP_FULLY_CONNECTED ? TCNN_FULLY_CONNECTED_WEIGHT_OFFSET : TCNN_DEPTHWISE_CONV_2D_WEIGHT_OFFSET);
+      const int wb = code == TCNN_OP_CONV_2D ? TCNN_CONV_2D_WEIGHT_OFFSET_BIT : (code == TCNN_OP_FULLY_CONNECTED ? TCNN_FULLY_CONNECTED_WEIGHT_OFFSET_BIT : TCNN_DEPTHWISE_CONV_2D_WEIGHT_OFFSET_BIT);
+      if (!has(f, wb) || !in_range(f[wo], -127, 128)) return TCNN_E_FIELD;
     }
     if (o[O_NIN] > 1) a->in_dtype[1] = wdt;
     int err = check_weighted(m, i, a, code, packed);
@@ -289,7 +296,7 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
   }
   case TCNN_OP_MAX_POOL_2D:
   case TCNN_OP_AVERAGE_POOL_2D:
-    if (!(s8 || (s16 && variant == TCNN_VARIANT_NONE))) return TCNN_E_UNSUPPORTED;
+    if (!(s8 || (s16 && variant == TCNN_VARIANT_NONE) || (u8 && code == TCNN_OP_AVERAGE_POOL_2D))) return TCNN_E_UNSUPPORTED;
     if (!has_all(f, 0x1F)) return TCNN_E_FIELD;
     if (!window_ok(a->in_shape[0].h, a->out_shape.h, f[1], f[3], 1, f[5], f[7]) ||
         !window_ok(a->in_shape[0].w, a->out_shape.w, f[2], f[4], 1, f[6], f[8]) ||
@@ -593,9 +600,11 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     if (hook) hook(ctx, i, 0);
     const int32_t code = m->ops[i * TCNN_OP_WORDS + O_CODE];
     const int s16 = a.out_dtype == TCNN_DT_INT16, w16 = a.in_dtype[1] == TCNN_DT_INT16;
+    const int u8 = m->ops[i * TCNN_OP_WORDS + O_VARIANT] == TCNN_VARIANT_UINT8;  /* legacy uint8 (tcnn_u8.c) */
     switch (code) {
     case TCNN_OP_CONV_2D:
-      if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
+      if (u8) err = tcnn_conv_s8_u8(&a);
+      else if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
       else if (s16) err = tcnn_conv_s8_s16(&a);
       else if (w16) err = tcnn_conv_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
@@ -604,7 +613,8 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_conv_s8(&a);
       break;
     case TCNN_OP_DEPTHWISE_CONV_2D:
-      if (s16) err = tcnn_depthwise_s8_s16(&a);
+      if (u8) err = tcnn_depthwise_s8_u8(&a);
+      else if (s16) err = tcnn_depthwise_s8_s16(&a);
       else if (w16) err = tcnn_depthwise_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
@@ -612,7 +622,8 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_depthwise_s8(&a);
       break;
     case TCNN_OP_FULLY_CONNECTED:
-      if (s16) err = tcnn_fc_s8_s16(&a);
+      if (u8) err = tcnn_fc_s8_u8(&a);
+      else if (s16) err = tcnn_fc_s8_s16(&a);
       else if (w16) err = tcnn_fc_s8_w16(&a);
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);
@@ -620,7 +631,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else err = tcnn_fc_s8(&a);
       break;
     case TCNN_OP_MAX_POOL_2D: err = tcnn_pool(&a, 1); break;
-    case TCNN_OP_AVERAGE_POOL_2D: err = tcnn_pool(&a, 0); break;
+    case TCNN_OP_AVERAGE_POOL_2D: err = u8 ? tcnn_avg_pool_u8(&a) : tcnn_pool(&a, 0); break;
     case TCNN_OP_MEAN: err = tcnn_mean(&a); break;
     case TCNN_OP_ADD: err = tcnn_add_sub(&a, 1); break;
     case TCNN_OP_SUB: err = tcnn_add_sub(&a, -1); break;

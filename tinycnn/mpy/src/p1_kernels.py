@@ -97,7 +97,7 @@ def _fc(x, xo, kk, w, wo, b, cout, in_off, r, o, oo):
         o[oo + oc] = lo if v < lo else (hi if v > hi else v)
 
 
-def _pool(x, xo, g, is_max, lo, hi, o, oo):
+def _pool(x, xo, g, is_max, lo, hi, o, oo, half_up=False):  # half_up: legacy uint8 (p7_uint8)
     ih, iw, c_n, oh, ow, _, kh, kw, sh, sw, _, _, pt, pl = g
     for oy in range(oh):
         ya = max(oy * sh - pt, 0)
@@ -121,7 +121,7 @@ def _pool(x, xo, g, is_max, lo, hi, o, oo):
                 if not is_max:
                     half = count // 2
                     n = count if count > 0 else 1
-                    s = (s + half) // n if s > 0 else -((half - s) // n)
+                    s = (s + half) // n if s > 0 or half_up else -((half - s) // n)
                 o[oo] = lo if s < lo else (hi if s > hi else s)
                 oo += 1
 

@@ -32,7 +32,7 @@ def _weighted(m, node, a):
     """inputs, bias and requant tuple shared by CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED."""
     ins = node[2]
     x, xo = m._in(ins[0])
-    w, wo = m._in(ins[1])
+    w, wo = _widen_u8(m, node, a) if a.get("kernel_variant") == "uint8" else m._in(ins[1])  # p7_uint8
     cout = m._shape(ins[1])[0 if node[0] != "DEPTHWISE_CONV_2D" else -1]
     b = m._in(ins[2])[0] if len(ins) > 2 and ins[2] >= 0 else [0] * cout
     o, oo = m._views[node[3][0]]
