@@ -39,6 +39,7 @@ def _layout_literal() -> str:
 # the hot loops: compiled to machine code by MicroPython's native emitter with --native
 NATIVE_KERNELS = ("_mbqm", "_mbqm64", "_conv", "_dwconv", "_fc", "_pool", "_mean", "_binary_elementwise",
                   "_requant", "_lut", "_bconv_dots", "_bfc", "_bmaxpool", "_binarize")
+NATIVE_KERNELS += ("_resize_bilinear", "_tconv", "_reduce_mean", "_arg")  # src/p7_seg.py
 
 
 def module_source(native: bool = False) -> str:
