@@ -39,19 +39,30 @@ def _layout_literal() -> str:
 # the hot loops: compiled to machine code by MicroPython's native emitter with --native
 NATIVE_KERNELS = ("_mbqm", "_mbqm64", "_conv", "_dwconv", "_fc", "_pool", "_mean", "_binary_elementwise",
                   "_requant", "_lut", "_bconv_dots", "_bfc", "_bmaxpool", "_binarize")
+NATIVE_KERNELS += ("_mbqe", "_resize_bilinear", "_tconv", "_reduce_mean", "_arg")  # _mbqe: p0; the rest: p7_seg.py
 
 
-def module_source(native: bool = False) -> str:
-    """The whole tinycnn_mp.py. native=True decorates the hot kernels with
-    @micropython.native (same Python semantics, machine code on ports with the native emitter:
-    ESP32, RP2040, STM32; an interpreter without it refuses the module with a SyntaxError)."""
-    parts = [p.read_text() for p in sorted(SRC.glob("p*.py"))]
+# parts a blob needs only if it has one of their ops (left out of its export: less heap on the
+# board), with their native kernels
+OPTIONAL_PARTS = {"p7_seg.py": ({"RESIZE_BILINEAR", "TRANSPOSE_CONV", "REDUCE_MEAN", "ARG_MAX", "ARG_MIN",
+                                 "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "STRIDED_SLICE"},
+                                ("_resize_bilinear", "_tconv", "_reduce_mean", "_arg"))}
+
+
+def module_source(native: bool = False, ops=None) -> str:
+    """The whole tinycnn_mp.py (ops: the op names of the blob it is for; None: every part).
+    native=True decorates the hot kernels with @micropython.native (same Python semantics,
+    machine code on ports with the native emitter: ESP32, RP2040, STM32; an interpreter
+    without it refuses the module with a SyntaxError)."""
+    skip = {name for name, (need, _) in OPTIONAL_PARTS.items() if ops is not None and not need & set(ops)}
+    parts = [p.read_text() for p in sorted(SRC.glob("p*.py")) if p.name not in skip]
+    left_out = {k for name in skip for k in OPTIONAL_PARTS[name][1]}
     text = "".join(parts)
     if "# @@LAYOUT@@" not in text:
         raise RuntimeError("tinycnn/mpy/src: layout marker missing")
     text = text.replace("# @@LAYOUT@@", _layout_literal())
     if native:
-        for name in NATIVE_KERNELS:
+        for name in (k for k in NATIVE_KERNELS if k not in left_out):
             marker = f"\ndef {name}("
             if text.count(marker) != 1:
                 raise RuntimeError(f"tinycnn/mpy/src: kernel {name} not found exactly once")
@@ -85,7 +96,9 @@ def export(blob, out_dir, mpy: bool = False, check: bool = True, native: bool = 
     if native and mpy and not march:
         raise TinyCNNError("--native with --mpy needs --march (armv6m: RP2040, xtensawin: ESP32, "
                            "armv7emsp: STM32F4/F7, armv7m: Cortex-M3)")
-    _write_atomic(written["module"], module_source(native=native).encode())
+    from tinycnn.blob.reader import read_blob
+    ops = {n.op.value for n in read_blob(blob).nodes}
+    _write_atomic(written["module"], module_source(native=native, ops=ops).encode())
     if blob.resolve() != written["blob"].resolve():
         _write_atomic(written["blob"], blob.read_bytes())
     if mpy:

@@ -14,17 +14,32 @@ _N30 = 1 - (1 << 30)
 
 def _mbqm(x, m, s):
     """MultiplyByQuantizedMultiplier(int32 x, int32 m, shift): SaturatingRoundingDoublingHighMul
-    then RoundingDivideByPOT (tinycnn/fixedpoint.py)."""
+    then RoundingDivideByPOT (tinycnn/fixedpoint.py). Kernels of the hot loops call _mbqe with
+    the multiplier prepared at load as e = m - 2**30 instead (no big integers)."""
+    if m == _I32_MIN and (x << s if s > 0 else x) == _I32_MIN:
+        return _I32_MAX if s >= 0 else _rdbp(_I32_MAX, -s)  # the one saturating product
+    return _mbqe(x, m - 1073741824, s)
+
+
+def _mbqe(x, e, s):
+    """_mbqm of the multiplier m = e + 2**30. For int32 m in [0, 2**31), e is in [-2**30, 2**30),
+    a small int on 32-bit ports (m itself is not: it would make every product a heap-allocated
+    big integer). The high half of the 64-bit product is assembled from 15-bit limbs, so for
+    |x| < 2**29 every intermediate stays a small int. SRDHM's rounding (nudge 2**30, or 1 - 2**30
+    for a negative product, then truncation) equals floor((x * m + 2**30) / 2**31) for both signs:
+      |x| < 2**14: h = ((x << 15) + x * eh + 2**15 + ((x * el) >> 15)) >> 16
+      otherwise:   h = (x + xh * eh + ((xh * el + xl * eh + 2**15 + ((xl * el) >> 15)) >> 15)) >> 1
+    with e = eh * 2**15 + el, x = xh * 2**15 + xl (floor splits, el, xl in [0, 2**15))."""
     if s > 0:
         x <<= s
-    if x == _I32_MIN and m == _I32_MIN:
-        h = _I32_MAX
+    eh = e >> 15
+    el = e & 32767
+    if -16384 < x < 16384:
+        h = ((x << 15) + x * eh + 32768 + ((x * el) >> 15)) >> 16
     else:
-        ab = x * m
-        if ab >= 0:
-            h = (ab + 1073741824) >> 31
-        else:
-            h = -((-(ab + _N30)) >> 31)
+        xh = x >> 15
+        xl = x & 32767
+        h = (x + xh * eh + ((xh * el + xl * eh + 32768 + ((xl * el) >> 15)) >> 15)) >> 1
     if s >= 0:
         return h
     e = -s
@@ -35,6 +50,11 @@ def _mbqm(x, m, s):
     if (h & mask) > thr:
         return (h >> e) + 1
     return h >> e
+
+
+def _mbq_prepare(mults):
+    """Per-channel multipliers as the small ints _mbqe takes (e = m - 2**30), once at load."""
+    return array.array("i", [m - 1073741824 for m in mults])
 
 
 def _mbqm64(x, m, s):

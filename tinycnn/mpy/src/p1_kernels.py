@@ -3,7 +3,8 @@
 # ---------------------------------------------------------------- int8 / int16 kernels
 # Activations are (buffer, offset) in an arena, NHWC, batch 1. Weights index the blob in place.
 # conv geometry g = (ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl)
-# requant r = (kind, mult, shift, out_offset, lo, hi): kind 0 int8 spec, 1 16x8 (int64), 2 raw acc
+# requant r = (kind, mult, shift, out_offset, lo, hi): kind 0 int8 spec, 1 16x8 (int64), 2 raw acc,
+# 3 int8 spec with mult prepared by _mbq_prepare (no big integers: _mbqe)
 
 def _conv(x, xo, w, wo, b, g, groups, in_off, r, o, oo, patch):
     ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl = g
@@ -13,7 +14,7 @@ def _conv(x, xo, w, wo, b, g, groups, in_off, r, o, oo, patch):
     kk = kh * kw * cig
     rk = range(kk)
     rc = range(cig)
-    mbqm = _mbqm64 if kind == 1 else _mbqm
+    mbqm = _mbqm64 if kind == 1 else (_mbqe if kind == 3 else _mbqm)
     for oy in range(oh):
         for ox in range(ow):
             po = oo
@@ -64,7 +65,7 @@ def _taps(start, step, k, size):
 def _dwconv(x, xo, w, wo, b, g, dm, in_off, r, o, oo):
     ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl = g
     kind, mult, shift, out_off, lo, hi = r
-    mbqm = _mbqm64 if kind == 1 else _mbqm
+    mbqm = _mbqm64 if kind == 1 else (_mbqe if kind == 3 else _mbqm)
     for oy in range(oh):
         y0 = oy * sh - pt
         ky0, ky1 = _taps(y0, dh, kh, ih)
@@ -86,7 +87,7 @@ def _dwconv(x, xo, w, wo, b, g, dm, in_off, r, o, oo):
 
 def _fc(x, xo, kk, w, wo, b, cout, in_off, r, o, oo):
     kind, mult, shift, out_off, lo, hi = r
-    mbqm = _mbqm64 if kind == 1 else _mbqm
+    mbqm = _mbqm64 if kind == 1 else (_mbqe if kind == 3 else _mbqm)
     rk = range(kk)
     for oc in range(cout):
         acc = b[oc]
@@ -107,7 +108,7 @@ def _pool(x, xo, g, is_max, lo, hi, o, oo, half_up=False):  # half_up: legacy ui
             xb = min(ox * sw - pl + kw, iw)
             count = (yb - ya) * (xb - xa)
             for c in range(c_n):
-                s = _I32_MIN if is_max else 0
+                s = -32769 if is_max else 0  # below every int8 / int16 value (a small int)
                 for iy in range(ya, yb):
                     p = xo + (iy * iw + xa) * c_n + c
                     for _ in range(xa, xb):
@@ -133,7 +134,7 @@ def _mean(x, xo, hw, c_n, in_off, mult, shift, out_off, lo, hi, o, oo):
         for _ in range(hw):
             s += x[p]
             p += c_n
-        v = _mbqm(s, mult, shift) + out_off
+        v = _mbqe(s, mult, shift) + out_off  # mult: e = m - 2**30 (_b_mean)
         o[oo + c] = lo if v < lo else (hi if v > hi else v)
 
 
@@ -165,9 +166,9 @@ def _binary_elementwise(x1, o1, s1, x2, o2, s2, oshape, fn, q, o, oo):
 
 def _add_one(v1, v2, q):
     off1, off2, ls, m1, sh1, m2, sh2, mo, so, out_off, lo, hi, sign = q
-    a = _mbqm((v1 + off1) << ls, m1, sh1)
-    b = _mbqm((v2 + off2) << ls, m2, sh2)
-    v = _mbqm(a + b if sign > 0 else a - b, mo, so) + out_off
+    a = _mbqe((v1 + off1) << ls, m1, sh1)  # m1, m2, mo: e = m - 2**30 (_b_add)
+    b = _mbqe((v2 + off2) << ls, m2, sh2)
+    v = _mbqe(a + b if sign > 0 else a - b, mo, so) + out_off
     return lo if v < lo else (hi if v > hi else v)
 
 

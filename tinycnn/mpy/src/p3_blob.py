@@ -172,6 +172,38 @@ def _read_blob(buf, path):
     for what, n in (("input", r.n_in), ("output", r.n_out)):
         if not 0 < n <= r.sec["tensors"][1]:
             r.fail("graph %s count %d is invalid" % (what, n))
+    if any(not _OP_FIELDS[n[0]] for n in g.nodes):
+        _host_fields(r, g)
     g.inputs = r.indices(r.in_off, r.n_in, False, "graph inputs")
     g.outputs = r.indices(r.out_off, r.n_out, False, "graph outputs")
     return g
+
+
+def _host_fields(r, g):
+    """Attributes / parameter arrays of ops without a fixed record layout (the segmentation
+    ops): the host section's JSON {"attrs": {op index: {...}}, "params": {op index: {name:
+    array index}}}, read only when the blob has such an op."""
+    try:
+        import json
+    except ImportError:
+        r.fail("this MicroPython has no json module (needed for the ops %s)" % ", ".join(
+            sorted(set(n[0] for n in g.nodes if not _OP_FIELDS[n[0]]))))
+    off, size = r.sec["host"]
+    raw = bytes(memoryview(r.buf)[off:off + size])
+    try:
+        doc = json.loads(raw.split(b"\0", 1)[0]) if size else {}
+        attrs, params = doc.get("attrs", {}), doc.get("params", {})
+    except (ValueError, AttributeError):
+        r.fail("host section is not a JSON object")
+    for k, n in enumerate(g.nodes):
+        if _OP_FIELDS[n[0]]:
+            continue
+        where = "op #%d (%s)" % (k, n[0])
+        a, p = attrs.get(str(k), {}), params.get(str(k), {})
+        if not isinstance(a, dict) or not isinstance(p, dict):
+            r.fail("%s: host attributes are not JSON objects" % where)
+        n[4].update(a)
+        for name, idx in p.items():
+            if not isinstance(idx, int):
+                r.fail("%s param '%s': array index is not an integer" % (where, name))
+            n[5][name] = r.array(idx, "%s param '%s'" % (where, name))

@@ -101,7 +101,7 @@ class Model:
         arenas = {tc: _zeros(tc, n) for tc, n in size.items()}
         for i, (_, off, n, tc) in placed.items():
             self._views[i] = (arenas[tc], off)
-        self.arena_bytes = sum(n * (2 if tc == "h" else 1) for tc, n in size.items())
+        self.arena_bytes = sum(n * {"h": 2, "i": 4}.get(tc, 1) for tc, n in size.items())
         self._arenas = arenas
 
     def _blob_plan(self, g, life):

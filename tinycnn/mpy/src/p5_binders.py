@@ -40,7 +40,8 @@ def _weighted(m, node, a):
     if a.get("output_mode") == "packed":
         r = (2, 4 * m._shape(node[3][0])[-1], None, 0, 0, 0)
     else:
-        r = (1 if wide else 0, m._param(node, "output_multiplier"), m._param(node, "output_shift"),
+        mult = m._param(node, "output_multiplier")
+        r = (1 if wide else 3, mult if wide else _mbq_prepare(mult), m._param(node, "output_shift"),
              a["output_offset"], a["act_min"], a["act_max"])
     return x, xo, w, wo, b, o, oo, (0 if wide else a.get("input_offset", 0)), r
 
@@ -93,7 +94,7 @@ def _b_mean(m, node, a):
     x, xo = m._in(node[2][0])
     o, oo = m._views[node[3][0]]
     lo, hi = _RANGE["int16" if a.get("kernel_variant") == "int16x8" else "int8"]
-    args = (x, xo, s[1] * s[2], s[3], a["input_offset"], a["output_multiplier"], a["output_shift"],
+    args = (x, xo, s[1] * s[2], s[3], a["input_offset"], a["output_multiplier"] - 1073741824, a["output_shift"],
             a["output_offset"], lo, hi, o, oo)
     return lambda: _mean(*args)
 
@@ -114,8 +115,9 @@ def _elementwise(m, node, fn, q):
 
 @_binder("ADD", "SUB")
 def _b_add(m, node, a):
-    q = (a["input1_offset"], a["input2_offset"], a["left_shift"], a["input1_multiplier"],
-         a["input1_shift"], a["input2_multiplier"], a["input2_shift"], a["output_multiplier"],
+    e = 1073741824  # multipliers as _mbqe takes them
+    q = (a["input1_offset"], a["input2_offset"], a["left_shift"], a["input1_multiplier"] - e,
+         a["input1_shift"], a["input2_multiplier"] - e, a["input2_shift"], a["output_multiplier"] - e,
          a["output_shift"], a["output_offset"], a["act_min"], a["act_max"], 1 if node[0] == "ADD" else -1)
     return _elementwise(m, node, _add_one, q)
 
