@@ -1,0 +1,81 @@
+"""int16x8 TFLite graphs (16-bit activations, 8-bit weights: the TF converter's
+``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8``) mapped onto tinycnn's own 16x8
+scheme (tinycnn/quant/int16x8.py, tinycnn/kernels/int16.py, ``kernel_variant = "int16x8"``).
+
+The file's scales and zero points are kept (int16 zero point 0, symmetric int8 weights, int64
+or int32 biases, stored as int64); the integer parameters are TFLite Micro's:
+- CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: int64 accumulator, TFLite's int64
+  MultiplyByQuantizedMultiplier (prepare_weighted's per-channel multipliers);
+- ADD, SUB: add.cc's int16 path (left_shift 15);
+- MEAN: QuantizedMeanOrSum's multiplier (as for int8, tflite_quant.py), int16 clamp;
+- CONCATENATION copies raw values (TFLM does not requantize), PAD pads with zero;
+- MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR: the dtype-generic
+  kernels with int16 limits;
+- QUANTIZE int16 <-> int16 / int8 inside the graph: the 16x8 REQUANTIZE.
+Any other op touching an int16 tensor is refused in one line naming the file, op and the list
+above. ``finish_int16x8`` runs before tflite_quant.finish_quantized (which prepares the rest).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinycnn.errors import TinyCNNError
+from tinycnn.ir import Op
+from tinycnn.quant.int16x8 import VARIANT, VARIANT_OPS, WEIGHTED, _prepare_add_sub_16
+
+SUPPORTED_16X8 = {
+    Op.CONV_2D: "CONV_2D", Op.DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D", Op.FULLY_CONNECTED: "FULLY_CONNECTED",
+    Op.ADD: "ADD", Op.SUB: "SUB", Op.MEAN: "MEAN", Op.CONCATENATION: "CONCATENATION",
+    Op.MAX_POOL_2D: "MAX_POOL_2D", Op.AVERAGE_POOL_2D: "AVERAGE_POOL_2D", Op.RESHAPE: "RESHAPE/SQUEEZE",
+    Op.PAD: "PAD", Op.TRANSPOSE: "TRANSPOSE", Op.RESIZE_NEAREST: "RESIZE_NEAREST_NEIGHBOR",
+    Op.REQUANTIZE: "QUANTIZE",
+}
+
+
+def has_int16(graph, node) -> bool:
+    return any(name and graph.tensors[name].dtype == "int16" and not graph.tensors[name].is_const
+               for name in list(node.inputs) + list(node.outputs))
+
+
+def _refuse(imp, node, reason):
+    ops = ", ".join(sorted(set(SUPPORTED_16X8.values())))
+    raise TinyCNNError(f"{imp.path}: node '{node.attrs.get('source_name', node.name)}' (op "
+                       f"{node.attrs.get('tflite_op', node.op.value)}): {reason}; int16x8 (16-bit "
+                       f"activation) models support {ops}")
+
+
+def check_int16x8(imp):
+    """Refuse (one line) every op with an int16 tensor that the 16x8 kernels cannot run."""
+    g = imp.graph
+    for node in g.nodes:
+        if not has_int16(g, node):
+            continue
+        if node.op not in SUPPORTED_16X8:
+            _refuse(imp, node, "not supported with int16 activations")
+        for name in list(node.inputs[:1]) + list(node.outputs):
+            t = g.tensors[name]
+            if t.dtype == "int16" and t.quant is not None and np.any(t.quant.zero_point != 0):
+                _refuse(imp, node, f"int16 tensor '{name}' has zero point "
+                                   f"{int(t.quant.zero_point.reshape(-1)[0])} (the 16x8 spec needs 0)")
+        if node.op in WEIGHTED and g.tensors[node.inputs[0]].dtype != "int16":
+            _refuse(imp, node, f"input dtype {g.tensors[node.inputs[0]].dtype} with an int16 output")
+
+
+def finish_int16x8(imp):
+    """Mark the 16x8 nodes (after finish_quantized prepared every node with the int8 formulas):
+    kernel variant, output dtype, int64 bias, int16 ADD/SUB parameters."""
+    g = imp.graph
+    for node in g.nodes:
+        if not has_int16(g, node):
+            continue
+        node.attrs["output_dtype"] = g.tensors[node.outputs[0]].dtype
+        if node.op in VARIANT_OPS:
+            node.attrs["kernel_variant"] = VARIANT
+        if node.op in WEIGHTED:
+            bias = g.tensors[node.inputs[2]]
+            if bias.dtype != "int64":
+                bias.data = np.ascontiguousarray(bias.data.astype(np.int64))
+                bias.dtype = "int64"
+        elif node.op in (Op.ADD, Op.SUB):
+            _prepare_add_sub_16(g, node)
+    g.meta["int16x8_layers"] = sorted(n.name for n in g.nodes if n.op in WEIGHTED and has_int16(g, n))

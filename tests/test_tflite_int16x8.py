@@ -1,0 +1,100 @@
+"""int16x8 TFLite import (16-bit activations, 8-bit weights; fixtures made by the TF converter,
+tests/data/tflite/make_tflite_int16_fixtures.py): bit-exact with TFLite Micro first and
+tflite-runtime's reference kernels second, kernels == NumPy oracle, blob round trip, native int16
+arrays through Model.run, and the one-line refusal of ops the 16x8 path cannot run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinycnn
+from converters.tflite import load_tflite
+from tinycnn.convert import convert
+from tinycnn.errors import TinyCNNError
+from tinycnn.oracles import tflite_ref, tflm
+from tinycnn.reference.int_ops import run_int
+from tinycnn.runtime import Model
+
+DATA = Path(__file__).parent / "data" / "tflite"
+MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d"]
+N_SAMPLES = 40
+
+
+def _load(name, n=N_SAMPLES):
+    g = load_tflite(DATA / f"{name}.tflite")
+    x = np.load(DATA / f"{name}_data.npz")["x_test"][:n].astype(np.float32)
+    return g, x
+
+
+def _int16_inputs(m: Model, x):
+    """The file's own int16 quantization of x, plus all -32768 and all 32767 (saturation)."""
+    g = m.graph
+    shape = (len(x),) + tuple(g.tensors[g.inputs[0]].shape[1:])
+    xq = m.quantize_input(x.reshape(shape))
+    assert xq.dtype == np.int16
+    extremes = np.stack([np.full(shape[1:], -32768, np.int16), np.full(shape[1:], 32767, np.int16)])
+    return np.concatenate([xq, extremes])
+
+
+def test_fixtures_are_int16x8():
+    for name in MODELS:
+        g, _ = _load(name, 1)
+        assert g.meta["scheme"] == "int16x8"
+        assert g.meta["int16x8_layers"], name
+        weighted = [n for n in g.nodes if n.op.value in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+        assert all(n.attrs["kernel_variant"] == "int16x8" for n in weighted)
+        assert all(g.tensors[n.inputs[2]].dtype == "int64" for n in weighted)
+        assert all(g.tensors[t].quant.zero_point.max() == 0 for t in g.tensors if g.tensors[t].dtype == "int16")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_int16x8_fixture_bit_exact_with_tflm(name):
+    g, x = _load(name)
+    m = Model(g)
+    path = DATA / f"{name}.tflite"
+    if g.meta["tflite_float_io"]:  # QUANTIZE float -> int16 in, DEQUANTIZE out: TFLM does both
+        xf = np.concatenate([x, np.full((2,) + x.shape[1:], -1e3, np.float32),
+                             np.full((2,) + x.shape[1:], 1e3, np.float32)])
+        ref = tflm.run(path, xf)[0]
+        np.testing.assert_array_equal(np.asarray(m.run(xf)).reshape(ref.shape), ref)
+        xq = m.quantize_input(xf)
+    else:
+        xq = _int16_inputs(m, x)
+        ref = tflm.run(path, xq)[0]
+        assert ref.dtype == np.int16
+        ours = m.run_quantized([xq])[0]
+        np.testing.assert_array_equal(ours.reshape(ref.shape), ref)
+        np.testing.assert_array_equal(np.asarray(m.run(xq)).reshape(ref.shape), ref)  # raw int16 in/out
+        assert len(np.unique(ref)) > 20  # not a saturated / constant output
+    np.testing.assert_array_equal(m.run_quantized([xq])[0], run_int(g, [xq])[0])  # kernels == NumPy oracle
+
+
+def test_int16x8_fixtures_bit_exact_with_tflite_reference_kernels():
+    for name in MODELS:
+        g, x = _load(name, 12)
+        m = Model(g)
+        xi = x if g.meta["tflite_float_io"] else _int16_inputs(m, x)
+        ref = tflite_ref.run(DATA / f"{name}.tflite", xi)[0]
+        ours = m.run(xi) if g.meta["tflite_float_io"] else m.run_quantized([xi])[0]
+        np.testing.assert_array_equal(np.asarray(ours).reshape(ref.shape), ref, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["int16x8_kws", "int16x8_conv1d"])
+def test_int16x8_blob_round_trip(tmp_path, name):
+    g, x = _load(name, 8)
+    blob = tinycnn.load(convert(DATA / f"{name}.tflite", output=tmp_path / f"{name}.tcnn"))
+    assert blob.graph.meta["scheme"] == "int16x8"
+    xq = _int16_inputs(Model(g), x)
+    np.testing.assert_array_equal(blob.run_quantized([xq])[0], tflm.run(DATA / f"{name}.tflite", xq)[0])
+
+
+def test_unsupported_int16_op_is_refused_in_one_line(tmp_path):
+    path = DATA / "int16x8_act.tflite"
+    with pytest.raises(TinyCNNError) as err:
+        convert(path, output=tmp_path / "act.tcnn")
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg and "(op TANH)" in msg
+    assert "int16 activations" in msg and "CONV_2D" in msg and "AVERAGE_POOL_2D" in msg
+    assert not (tmp_path / "act.tcnn").exists()
