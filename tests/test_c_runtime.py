@@ -27,6 +27,7 @@ MODELS = {
     "tflite_ds_cnn_kws": (TFLITE / "ds_cnn_kws.tflite", {}), "tflite_misc_ops": (TFLITE / "misc_ops.tflite", {}),
     "tflite_mobilenet_v3": (TFLITE / "mobilenet_v3.tflite", {}),
     "tflite_legacy_uint8": (TFLITE / "legacy_uint8.tflite", {}),
+    "tflite_int16x8_kws": (TFLITE / "int16x8_kws.tflite", {}), "tflite_int16x8_conv1d": (TFLITE / "int16x8_conv1d.tflite", {}),
     "bnn": (BNN / "bnn_digits.onnx", {}), "larq": (BNN / "larq_digits.h5", {}),
     "int16x8_mobilenet_v2": (ONNX / "mobilenet_v2.onnx", "int16x8"), "int16x8_inception": (ONNX / "inception.onnx", "int16x8"),
 }

@@ -64,6 +64,8 @@ MODELS = {
                           {"AVERAGE_POOL_2D", "DEPTHWISE_CONV_2D"}),
     "tflite_legacy_uint8": (lambda o: _convert(TFLITE / "legacy_uint8.tflite", TFLITE / "legacy_uint8_data.npz", o),
                             2, {"CONV_2D", "SOFTMAX/tflm"}),
+    "tflite_int16x8_conv1d": (lambda o: _convert(TFLITE / "int16x8_conv1d.tflite", TFLITE / "int16x8_conv1d_data.npz", o),
+                              1, {"CONV_2D/int16x8", "CONCATENATION/int16x8", "PAD", "FULLY_CONNECTED/int16x8"}),
     "int16x8_mobilenet_v1": (lambda o: _int16x8(ONNX / "mobilenet_v1.onnx", ONNX / "mobilenet_v1_data.npz", o, 1.0),
                              1, {"CONV_2D/int16x8", "DEPTHWISE_CONV_2D/int16x8", "MEAN/int16x8"}),
     "int16x8_mixed_misc_ops": (lambda o: _int16x8(ONNX / "misc_ops.onnx", ONNX / "misc_ops_data.npz", o, 0.5), 1,
