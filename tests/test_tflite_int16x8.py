@@ -98,3 +98,12 @@ def test_unsupported_int16_op_is_refused_in_one_line(tmp_path):
     assert "\n" not in msg and str(path) in msg and "(op TANH)" in msg
     assert "int16 activations" in msg and "CONV_2D" in msg and "AVERAGE_POOL_2D" in msg
     assert not (tmp_path / "act.tcnn").exists()
+
+
+@pytest.mark.parametrize("name", ["int16x8_conv1d", "int16x8_mobilenet"])
+def test_int16x8_every_layer_identical_to_tflm(name):
+    """tinycnn compare: every intermediate int16 tensor equals TFLM's (LSB units)."""
+    from tinycnn.compare import compare_tflite
+    _, x = _load(name, 3)
+    c = compare_tflite(DATA / f"{name}.tflite", x)
+    assert c.unit == "LSB" and c.identical and len(c.layers) >= 8
