@@ -9,6 +9,7 @@ or int32 biases, stored as int64); the integer parameters are TFLite Micro's:
 - ADD, SUB: add.cc's int16 path (left_shift 15);
 - MEAN: QuantizedMeanOrSum's multiplier (as for int8, tflite_quant.py), int16 clamp;
 - CONCATENATION copies raw values (TFLM does not requantize), PAD pads with zero;
+- LEAKY_RELU: QuantizeLeakyRelu (identity / alpha multipliers, tflite_gemmlowp.leaky_relu_multipliers);
 - MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR: the dtype-generic
   kernels with int16 limits;
 - QUANTIZE int16 <-> int16 / int8 inside the graph: the 16x8 REQUANTIZE.
@@ -22,13 +23,14 @@ import numpy as np
 from tinycnn.errors import TinyCNNError
 from tinycnn.ir import Op
 from tinycnn.quant.int16x8 import VARIANT, VARIANT_OPS, WEIGHTED, _prepare_add_sub_16
+from tinycnn.reference.tflite_gemmlowp import leaky_relu_multipliers
 
 SUPPORTED_16X8 = {
     Op.CONV_2D: "CONV_2D", Op.DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D", Op.FULLY_CONNECTED: "FULLY_CONNECTED",
     Op.ADD: "ADD", Op.SUB: "SUB", Op.MEAN: "MEAN", Op.CONCATENATION: "CONCATENATION",
     Op.MAX_POOL_2D: "MAX_POOL_2D", Op.AVERAGE_POOL_2D: "AVERAGE_POOL_2D", Op.RESHAPE: "RESHAPE/SQUEEZE",
     Op.PAD: "PAD", Op.TRANSPOSE: "TRANSPOSE", Op.RESIZE_NEAREST: "RESIZE_NEAREST_NEIGHBOR",
-    Op.REQUANTIZE: "QUANTIZE",
+    Op.REQUANTIZE: "QUANTIZE", Op.LEAKY_RELU: "LEAKY_RELU",
 }
 
 
@@ -69,7 +71,7 @@ def finish_int16x8(imp):
         if not has_int16(g, node):
             continue
         node.attrs["output_dtype"] = g.tensors[node.outputs[0]].dtype
-        if node.op in VARIANT_OPS:
+        if node.op in VARIANT_OPS or node.op == Op.LEAKY_RELU:
             node.attrs["kernel_variant"] = VARIANT
         if node.op in WEIGHTED:
             bias = g.tensors[node.inputs[2]]
@@ -78,4 +80,14 @@ def finish_int16x8(imp):
                 bias.dtype = "int64"
         elif node.op in (Op.ADD, Op.SUB):
             _prepare_add_sub_16(g, node)
+        elif node.op == Op.LEAKY_RELU:
+            _prepare_leaky_relu_16(g, node)
     g.meta["int16x8_layers"] = sorted(n.name for n in g.nodes if n.op in WEIGHTED and has_int16(g, n))
+
+
+def _prepare_leaky_relu_16(g, node):
+    """TFLM leaky_relu.cc: identity and alpha multipliers from float32 scale products."""
+    qi, qo = g.tensors[node.inputs[0]].quant, g.tensors[node.outputs[0]].quant
+    m1, s1, m2, s2 = leaky_relu_multipliers(qi.scale[0], qo.scale[0], node.attrs["alpha"])
+    node.attrs.update(input_offset=-int(qi.zero_point[0]), output_offset=int(qo.zero_point[0]),
+                      output_multiplier_1=m1, output_shift_1=s1, output_multiplier_2=m2, output_shift_2=s2)

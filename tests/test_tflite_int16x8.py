@@ -16,9 +16,10 @@ from tinycnn.errors import TinyCNNError
 from tinycnn.oracles import tflite_ref, tflm
 from tinycnn.reference.int_ops import run_int
 from tinycnn.runtime import Model
+from tests.tflite_builders import ModelWriter, options
 
 DATA = Path(__file__).parent / "data" / "tflite"
-MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d"]
+MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d", "int16x8_leaky"]
 N_SAMPLES = 40
 
 
@@ -107,3 +108,24 @@ def test_int16x8_every_layer_identical_to_tflm(name):
     _, x = _load(name, 3)
     c = compare_tflite(DATA / f"{name}.tflite", x)
     assert c.unit == "LSB" and c.identical and len(c.layers) >= 8
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leaky_relu_16x8_all_inputs_match_tflm(tmp_path, seed):
+    """One imported int16 LEAKY_RELU, random scales and alpha, on all 65,536 int16 inputs."""
+    rng = np.random.default_rng(1600 + seed)
+    s_in, s_out = (float(v) for v in 10.0 ** rng.uniform(-5, -2, 2))
+    alpha = float(rng.choice([0.01, 0.1, 0.3, 1.7, -0.25]) if seed else 0.2)
+    w = ModelWriter()
+    xi, oi = w.tensor((1, 65536), np.int16, s_in, 0), w.tensor((1, 65536), np.int16, s_out, 0)
+    w.op("LEAKY_RELU", [xi], [oi], options("LeakyReluOptions", alpha=alpha))
+    w.inputs, w.outputs = [xi], [oi]
+    path = tmp_path / "leaky16.tflite"
+    path.write_bytes(w.to_bytes())
+    g = load_tflite(path)
+    assert g.nodes[0].attrs["kernel_variant"] == "int16x8"
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, -1)
+    ref = tflm.run(path, [x])[0]
+    np.testing.assert_array_equal(Model(g).run_quantized([x])[0], ref)
+    np.testing.assert_array_equal(run_int(g, [x])[0], ref)
+    assert len(np.unique(ref)) > 100

@@ -110,6 +110,15 @@ def requantize_any(x, q, out):
                     out[n, y, xx, c] = max(min(v, q[5]), q[4])
 
 
+@njit
+def leaky_relu_s16(x, q, out):
+    """Flat views; q = [input_offset, output_offset, m_identity, s_identity, m_alpha, s_alpha]."""
+    for i in range(x.size):
+        v = np.int64(x[i]) + q[0]
+        r = mbqm(v, q[2], q[3]) if v >= 0 else mbqm(v, q[4], q[5])
+        out[i] = max(min(r + q[1], 32767), -32768)
+
+
 # ---------------- binders ----------------
 
 def _weighted_args(node, ins):
@@ -152,6 +161,14 @@ def bind_requant(graph, node, ins, out, scratch):
     q = _requant_q(a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"], out)
     x4, o4 = as4d(ins[0]), as4d(out)
     return lambda: requantize_any(x4, q, o4)
+
+
+def bind_leaky_relu(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier_1"], a["output_shift_1"],
+                  a["output_multiplier_2"], a["output_shift_2"]], np.int64)
+    x, o = ins[0].reshape(-1), out.reshape(-1)
+    return lambda: leaky_relu_s16(x, q, o)
 
 
 def bind_mean(graph, node, ins, out, scratch):

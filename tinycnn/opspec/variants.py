@@ -38,6 +38,11 @@ INT16X8 = (
     OpSpec("CONCATENATION", _16, (Operand("inputs", (INT8, INT16), repeat=True),), (y(INT16),), "concat",
            (i("axis", 0, 5), offset("output_offset")), (Param("requant", "i", ("n_inputs", 3)),),
            Kernel(f"{I16}:bind_concat"), f"{REF_16}:concatenation", "copy", ("concat_requant",)),
+    OpSpec("LEAKY_RELU", _16, (x(INT16),), (y(INT16),), "same",
+           (offset("input_offset"), offset("output_offset"), multiplier("output_multiplier_1"),
+            shift("output_shift_1"), multiplier("output_multiplier_2"), shift("output_shift_2")), (),
+           Kernel(f"{I16}:bind_leaky_relu"), f"{REF_16}:leaky_relu", "elementwise",
+           doc="TFLite QuantizeLeakyRelu: identity / alpha multiplier by the sign of x - zp"),
 )
 
 TFLM = (

@@ -9,7 +9,10 @@ int16 activations (symmetric, zero point 0), int8 weights, int64 biases.
 - MEAN: the int8 tinycnn formula (multiplier folds 1/(H*W)) with an int16 clamp;
 - REQUANTIZE: int8 <-> int16 (or same type) ``MultiplyByQuantizedMultiplier(x - zp_in) + zp_out``
   clamped to the output type (TFLite quantize.cc Requantize);
-- CONCATENATION: copy, or requantize each input whose scale differs, int16 clamp.
+- CONCATENATION: copy, or requantize each input whose scale differs, int16 clamp;
+- LEAKY_RELU: TFLite's QuantizeLeakyRelu: ``x - zp_in`` times the identity multiplier where
+  it is >= 0, else the alpha multiplier (32-bit MultiplyByQuantizedMultiplier), + zp_out, int16
+  clamp (TFLM leaky_relu.cc int16 path).
 Merged into tinycnn.reference.int_ops.INT_OPS under the keys (op, "int16x8").
 """
 from __future__ import annotations
@@ -111,7 +114,16 @@ def concatenation(node, *xs):
     return np.concatenate(parts, axis=node.attrs["axis"])
 
 
+def leaky_relu(node, x):
+    a = node.attrs
+    v = x.astype(np.int64) + a["input_offset"]
+    pos = mbqm(v, a["output_multiplier_1"], a["output_shift_1"])
+    neg = mbqm(v, a["output_multiplier_2"], a["output_shift_2"])
+    return np.clip(np.where(v >= 0, pos, neg) + a["output_offset"], -32768, 32767).astype(np.int16)
+
+
 INT16X8_OPS = {(op, VARIANT): fn for op, fn in [
+    (Op.LEAKY_RELU, leaky_relu),
     (Op.CONV_2D, conv_2d), (Op.DEPTHWISE_CONV_2D, depthwise_conv_2d), (Op.FULLY_CONNECTED, fully_connected),
     (Op.ADD, add_sub), (Op.SUB, add_sub), (Op.MEAN, mean), (Op.REQUANTIZE, requantize),
     (Op.CONCATENATION, concatenation)]}

@@ -15,8 +15,10 @@ Writes NAME.tflite + NAME_data.npz (x_test float32 100 samples, y_test int64) fo
   3 depthwise-separable blocks, full-size AVERAGE_POOL_2D, dense logits); int16 io;
 - int16x8_conv1d: a 1-D conv net on (49, 10) sequences (Conv1D -> CONV_2D on 1xW with reshapes,
   CONCATENATION of two branches, PAD via ZeroPadding1D, dense); int16 io;
-- int16x8_act: digits; a conv net with LOGISTIC, TANH, LEAKY_RELU and a SOFTMAX output (ops the
-  int16x8 import does not run yet: its refusal is tested).
+- int16x8_leaky: digits; CONV_2D / DEPTHWISE_CONV_2D each followed by a LEAKY_RELU (alphas 0.1,
+  0.3, 0.2), dense logits; int16 io;
+- int16x8_act: digits; a conv net with LOGISTIC, TANH, LEAKY_RELU and a SOFTMAX output (TANH and
+  the others are ops the int16x8 import does not run yet: its refusal is tested).
 The classifiers are trained with a softmax head; the converted model ends at the logits (a
 softmax does not change the argmax) except int16x8_act. Results go to manifest_int16.json.
 """
@@ -84,6 +86,16 @@ def m_conv1d():
     return keras.Model(i, x)
 
 
+def m_leaky():
+    i = keras.Input((16, 16, 1))
+    x = L.LeakyReLU(0.1)(L.Conv2D(8, 3, strides=2, padding="same")(i))
+    x = L.LeakyReLU(0.3)(L.DepthwiseConv2D(3, padding="same")(x))
+    x = L.LeakyReLU(0.2)(L.Conv2D(16, 3, strides=2, padding="same")(x))
+    x = L.Flatten()(x)
+    x = L.Dense(10)(x)
+    return keras.Model(i, x)
+
+
 def m_act():
     i = keras.Input((16, 16, 1))
     x = L.Conv2D(8, 3, strides=2, padding="same", activation="tanh")(i)
@@ -100,6 +112,7 @@ SPECS = {
     "int16x8_mobilenet": (m_mobilenet, "digits16", 10, True),
     "int16x8_kws": (m_kws, "kws", 10, False),
     "int16x8_conv1d": (m_conv1d, "kws1d", 10, False),
+    "int16x8_leaky": (m_leaky, "digits16", 10, False),
     "int16x8_act": (m_act, "digits16", 10, False),
 }
 
