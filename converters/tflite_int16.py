@@ -10,6 +10,7 @@ or int32 biases, stored as int64); the integer parameters are TFLite Micro's:
 - MEAN: QuantizedMeanOrSum's multiplier (as for int8, tflite_quant.py), int16 clamp;
 - CONCATENATION copies raw values (TFLM does not requantize), PAD pads with zero;
 - LEAKY_RELU: QuantizeLeakyRelu (identity / alpha multipliers, tflite_gemmlowp.leaky_relu_multipliers);
+- LOGISTIC, TANH: TFLite's int16 LUT algorithm (input multiplier / left shift as TFLM's prepare);
 - MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR: the dtype-generic
   kernels with int16 limits;
 - QUANTIZE int16 <-> int16 / int8 inside the graph: the 16x8 REQUANTIZE.
@@ -30,8 +31,9 @@ SUPPORTED_16X8 = {
     Op.ADD: "ADD", Op.SUB: "SUB", Op.MEAN: "MEAN", Op.CONCATENATION: "CONCATENATION",
     Op.MAX_POOL_2D: "MAX_POOL_2D", Op.AVERAGE_POOL_2D: "AVERAGE_POOL_2D", Op.RESHAPE: "RESHAPE/SQUEEZE",
     Op.PAD: "PAD", Op.TRANSPOSE: "TRANSPOSE", Op.RESIZE_NEAREST: "RESIZE_NEAREST_NEIGHBOR",
-    Op.REQUANTIZE: "QUANTIZE", Op.LEAKY_RELU: "LEAKY_RELU",
+    Op.REQUANTIZE: "QUANTIZE", Op.LEAKY_RELU: "LEAKY_RELU", Op.SIGMOID: "LOGISTIC", Op.TANH: "TANH",
 }
+LUT_16 = {Op.SIGMOID: 0, Op.TANH: 1}  # TFLM: the power-of-two input scale case allows left shifts <= this
 
 
 def has_int16(graph, node) -> bool:
@@ -71,7 +73,7 @@ def finish_int16x8(imp):
         if not has_int16(g, node):
             continue
         node.attrs["output_dtype"] = g.tensors[node.outputs[0]].dtype
-        if node.op in VARIANT_OPS or node.op == Op.LEAKY_RELU:
+        if node.op in VARIANT_OPS or node.op == Op.LEAKY_RELU or node.op in LUT_16:
             node.attrs["kernel_variant"] = VARIANT
         if node.op in WEIGHTED:
             bias = g.tensors[node.inputs[2]]
@@ -82,6 +84,8 @@ def finish_int16x8(imp):
             _prepare_add_sub_16(g, node)
         elif node.op == Op.LEAKY_RELU:
             _prepare_leaky_relu_16(g, node)
+        elif node.op in LUT_16:
+            _prepare_sigmoid_tanh_16(imp, node)
     g.meta["int16x8_layers"] = sorted(n.name for n in g.nodes if n.op in WEIGHTED and has_int16(g, n))
 
 
@@ -91,3 +95,33 @@ def _prepare_leaky_relu_16(g, node):
     m1, s1, m2, s2 = leaky_relu_multipliers(qi.scale[0], qo.scale[0], node.attrs["alpha"])
     node.attrs.update(input_offset=-int(qi.zero_point[0]), output_offset=int(qo.zero_point[0]),
                       output_multiplier_1=m1, output_shift_1=s1, output_multiplier_2=m2, output_shift_2=s2)
+
+
+def _checked_log2(x):
+    """TFLite CheckedLog2 (float32): (rounded log2, whether x is a power of two within 1e-3)."""
+    v = np.float32(np.log(np.float32(x))) * np.float32(1.0 / np.log(np.float32(2.0)))
+    r = np.float32(np.round(v))
+    return int(r), bool(abs(v - r) < np.float32(1e-3))
+
+
+def _prepare_sigmoid_tanh_16(imp, node):
+    """TFLM logistic_common.cc / tanh_common.cc int16: input rescaled to 1/(3*4096) by a
+    15-bit multiplier and a left shift (multiplier 0: power-of-two scale), output scale 2^-15."""
+    g = imp.graph
+    s_in = float(np.float32(g.tensors[node.inputs[0]].quant.scale[0]))
+    out_log2, out_pot = _checked_log2(g.tensors[node.outputs[0]].quant.scale[0])
+    if not out_pot or out_log2 != -15:
+        _refuse(imp, node, "an int16 LOGISTIC/TANH output scale must be 2^-15 (TFLite)")
+    in_log2, pot = _checked_log2(s_in)
+    shift = 12 + in_log2
+    if pot and 0 <= shift <= LUT_16[node.op]:
+        mult = 0
+    else:
+        m, shift = s_in * 4096.0 * 3.0, 0
+        while m <= 32767.0 / 2.0 and shift <= 30:
+            shift, m = shift + 1, m * 2.0
+        mult = int(m)
+        if mult > 32767:
+            _refuse(imp, node, f"input scale {s_in:g} is too large for the int16 LUT algorithm (TFLite "
+                               "needs input_scale * 3 * 4096 <= 32767)")
+    node.attrs.update(input_multiplier=mult, input_left_shift=shift)

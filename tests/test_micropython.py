@@ -209,15 +209,17 @@ def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
     assert mpy[:1] == b"M" and len(mpy) > 10000
 
 
-def test_board_refuses_int16_leaky_relu(tmp_path):
-    """LEAKY_RELU/int16x8 (imported int16x8 TFLite) has no MicroPython kernel yet: refused at load."""
-    blob = tinycnn.convert(TFLITE / "int16x8_leaky.tflite", output=tmp_path / "leaky.tcnn")
+@pytest.mark.parametrize("name,op", [("int16x8_leaky", "LEAKY_RELU"), ("int16x8_sigmoid_tanh", "TANH")])
+def test_board_refuses_int16_activations(tmp_path, name, op):
+    """LEAKY_RELU / SIGMOID / TANH int16x8 (imported int16x8 TFLite) have no MicroPython kernel yet:
+    refused at load."""
+    blob = tinycnn.convert(TFLITE / f"{name}.tflite", output=tmp_path / "m.tcnn")
     out = _mp_script(tmp_path / "a", blob.read_bytes(), """
 try:
     tinycnn_mp.load("/mpy/model.tcnn")
 except tinycnn_mp.BlobError as e:
     print("REFUSED", e)""")
-    assert "REFUSED" in out and "(LEAKY_RELU): not supported by tinycnn_mp" in out, out
+    assert "REFUSED" in out and f"({op}): not supported by tinycnn_mp" in out, out
 
 
 def test_board_refuses_float_blob_and_inconsistent_shapes(tmp_path, onnx_dir):

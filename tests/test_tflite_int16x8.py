@@ -19,7 +19,8 @@ from tinycnn.runtime import Model
 from tests.tflite_builders import ModelWriter, options
 
 DATA = Path(__file__).parent / "data" / "tflite"
-MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d", "int16x8_leaky"]
+MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d", "int16x8_leaky",
+          "int16x8_sigmoid_tanh"]
 N_SAMPLES = 40
 
 
@@ -96,7 +97,7 @@ def test_unsupported_int16_op_is_refused_in_one_line(tmp_path):
     with pytest.raises(TinyCNNError) as err:
         convert(path, output=tmp_path / "act.tcnn")
     msg = str(err.value)
-    assert "\n" not in msg and str(path) in msg and "(op TANH)" in msg
+    assert "\n" not in msg and str(path) in msg and "(op SOFTMAX)" in msg
     assert "int16 activations" in msg and "CONV_2D" in msg and "AVERAGE_POOL_2D" in msg
     assert not (tmp_path / "act.tcnn").exists()
 
@@ -129,3 +130,31 @@ def test_leaky_relu_16x8_all_inputs_match_tflm(tmp_path, seed):
     np.testing.assert_array_equal(Model(g).run_quantized([x])[0], ref)
     np.testing.assert_array_equal(run_int(g, [x])[0], ref)
     assert len(np.unique(ref)) > 100
+
+
+@pytest.mark.parametrize("op", ["LOGISTIC", "TANH"])
+def test_sigmoid_tanh_16x8_all_inputs_match_tflm(tmp_path, op):
+    """int16 LOGISTIC / TANH (TFLite's table + interpolation) on all 65,536 inputs, at power-of-two
+    input scales (multiplier 0) and general ones."""
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, -1)
+    for s_in in (2.0 ** -12, 2.0 ** -11, 1e-4, 3.7e-4, 2.5e-5, 1.1e-3):
+        w = ModelWriter()
+        xi, oi = w.tensor((1, 65536), np.int16, s_in, 0), w.tensor((1, 65536), np.int16, 2.0 ** -15, 0)
+        w.op(op, [xi], [oi])
+        w.inputs, w.outputs = [xi], [oi]
+        path = tmp_path / f"{op}_{s_in:g}.tflite"
+        path.write_bytes(w.to_bytes())
+        g = load_tflite(path)
+        ref = tflm.run(path, [x])[0]
+        np.testing.assert_array_equal(Model(g).run_quantized([x])[0], ref, err_msg=f"{op} scale {s_in}")
+        np.testing.assert_array_equal(run_int(g, [x])[0], ref, err_msg=f"{op} scale {s_in}")
+
+
+def test_sigmoid_output_scale_other_than_2_pow_minus_15_is_refused(tmp_path):
+    w = ModelWriter()
+    xi, oi = w.tensor((1, 8), np.int16, 1e-4, 0), w.tensor((1, 8), np.int16, 1e-4, 0)
+    w.op("LOGISTIC", [xi], [oi])
+    w.inputs, w.outputs = [xi], [oi]
+    (tmp_path / "s.tflite").write_bytes(w.to_bytes())
+    with pytest.raises(TinyCNNError, match=r"\(op LOGISTIC\): an int16 LOGISTIC/TANH output scale must be 2\^-15"):
+        load_tflite(tmp_path / "s.tflite")

@@ -100,6 +100,8 @@ OP_FIELDS = {
               ("output_multiplier_1", "i"), ("output_shift_1", "i"), ("output_multiplier_2", "i"),
               ("output_shift_2", "i")] + _OUT,
     "LUT": [("lut", "a")] + _OUT,
+    "SIGMOID": [("input_multiplier", "i"), ("input_left_shift", "i")] + _OUT,
+    "TANH": [("input_multiplier", "i"), ("input_left_shift", "i")] + _OUT,
     "LEAKY_RELU": [("input_offset", "i"), ("output_offset", "i"), ("output_multiplier_1", "i"),
                    ("output_shift_1", "i"), ("output_multiplier_2", "i"), ("output_shift_2", "i")] + _OUT,
     "REQUANTIZE": [("input_offset", "i"), ("output_offset", "i"), ("output_multiplier", "i"),

@@ -119,6 +119,31 @@ def leaky_relu_s16(x, q, out):
         out[i] = max(min(r + q[1], 32767), -32768)
 
 
+@njit
+def sigmoid_tanh_s16(x, table, q, out):
+    """Flat views; q = [input_multiplier, input_left_shift, tanh (0/1)]; TFLite's int16 LUT
+    logistic / tanh (reference: tinycnn/reference/int16_ops.sigmoid_tanh_16)."""
+    mult, lshift = q[0], q[1]
+    if mult == 0:
+        mult, lshift = np.int64(3) << lshift, np.int64(0)
+    rnd = (np.int64(1) << (lshift - 1)) if lshift > 0 else np.int64(0)
+    fb = np.int64(8) if q[2] else np.int64(9)
+    for k in range(x.size):
+        v = (np.int64(x[k]) * mult + rnd) >> lshift
+        a = abs(v)
+        uh = a >> fb
+        if uh >= 255:
+            r = np.int64(0xFFFF << 8) if q[2] else np.int64(0x7FFF << 10)
+        else:
+            r = (table[uh] << fb) + (a & ((np.int64(1) << fb) - 1)) * (table[uh + 1] - table[uh])
+        if q[2]:
+            r = (r - (1 << 23) + (1 << 7)) if v >= 0 else (-r + (1 << 23) + (1 << 7) - 1)
+            out[k] = r >> 8
+        else:
+            r = (r + (1 << 9)) if v >= 0 else ((1 << 25) - r + (1 << 9) - 1)
+            out[k] = r >> 10
+
+
 # ---------------- binders ----------------
 
 def _weighted_args(node, ins):
@@ -169,6 +194,21 @@ def bind_leaky_relu(graph, node, ins, out, scratch):
                   a["output_multiplier_2"], a["output_shift_2"]], np.int64)
     x, o = ins[0].reshape(-1), out.reshape(-1)
     return lambda: leaky_relu_s16(x, q, o)
+
+
+def _bind_sigmoid_tanh(node, ins, out, tanh):
+    from tinycnn.reference.int16_ops import SIGMOID_TABLE_UINT16
+    q = np.array([node.attrs["input_multiplier"], node.attrs["input_left_shift"], int(tanh)], np.int64)
+    x, o = ins[0].reshape(-1), out.reshape(-1)
+    return lambda: sigmoid_tanh_s16(x, SIGMOID_TABLE_UINT16, q, o)
+
+
+def bind_sigmoid(graph, node, ins, out, scratch):
+    return _bind_sigmoid_tanh(node, ins, out, False)
+
+
+def bind_tanh(graph, node, ins, out, scratch):
+    return _bind_sigmoid_tanh(node, ins, out, True)
 
 
 def bind_mean(graph, node, ins, out, scratch):

@@ -43,6 +43,11 @@ INT16X8 = (
             shift("output_shift_1"), multiplier("output_multiplier_2"), shift("output_shift_2")), (),
            Kernel(f"{I16}:bind_leaky_relu"), f"{REF_16}:leaky_relu", "elementwise",
            doc="TFLite QuantizeLeakyRelu: identity / alpha multiplier by the sign of x - zp"),
+    *(OpSpec(op, _16, (x(INT16),), (y(INT16),), "same",
+             (i("input_multiplier", 0, 32767), i("input_left_shift", 0, 31)), (),
+             Kernel(f"{I16}:bind_{op.lower()}"), f"{REF_16}:{op.lower()}", "elementwise",
+             doc="TFLite int16 LUT algorithm (sigmoid(i/24) table, linear interpolation), output scale 2^-15")
+      for op in ("SIGMOID", "TANH")),
 )
 
 TFLM = (

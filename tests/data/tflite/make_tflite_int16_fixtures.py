@@ -17,8 +17,10 @@ Writes NAME.tflite + NAME_data.npz (x_test float32 100 samples, y_test int64) fo
   CONCATENATION of two branches, PAD via ZeroPadding1D, dense); int16 io;
 - int16x8_leaky: digits; CONV_2D / DEPTHWISE_CONV_2D each followed by a LEAKY_RELU (alphas 0.1,
   0.3, 0.2), dense logits; int16 io;
-- int16x8_act: digits; a conv net with LOGISTIC, TANH, LEAKY_RELU and a SOFTMAX output (TANH and
-  the others are ops the int16x8 import does not run yet: its refusal is tested).
+- int16x8_sigmoid_tanh: digits; convs with fused-then-standalone TANH and LOGISTIC, a sigmoid gate
+  ADDed back, MAX_POOL_2D, dense logits; int16 io;
+- int16x8_act: digits; a conv net with TANH, LOGISTIC, LEAKY_RELU and a SOFTMAX output (int16
+  SOFTMAX is an op the int16x8 import does not run yet: its refusal is tested).
 The classifiers are trained with a softmax head; the converted model ends at the logits (a
 softmax does not change the argmax) except int16x8_act. Results go to manifest_int16.json.
 """
@@ -96,6 +98,17 @@ def m_leaky():
     return keras.Model(i, x)
 
 
+def m_sigmoid_tanh():
+    i = keras.Input((16, 16, 1))
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="tanh")(i)
+    x = L.Conv2D(8, 3, padding="same", activation="sigmoid")(x)
+    g = L.Activation("sigmoid")(L.Conv2D(8, 1)(x))                      # a gate
+    x = L.Activation("tanh")(L.Add()([x, g]))
+    x = L.Flatten()(L.MaxPooling2D(2)(x))
+    x = L.Dense(10)(x)
+    return keras.Model(i, x)
+
+
 def m_act():
     i = keras.Input((16, 16, 1))
     x = L.Conv2D(8, 3, strides=2, padding="same", activation="tanh")(i)
@@ -113,6 +126,7 @@ SPECS = {
     "int16x8_kws": (m_kws, "kws", 10, False),
     "int16x8_conv1d": (m_conv1d, "kws1d", 10, False),
     "int16x8_leaky": (m_leaky, "digits16", 10, False),
+    "int16x8_sigmoid_tanh": (m_sigmoid_tanh, "digits16", 10, False),
     "int16x8_act": (m_act, "digits16", 10, False),
 }
 
