@@ -4,7 +4,7 @@ scheme (tinycnn/quant/int16x8.py, tinycnn/kernels/int16.py, ``kernel_variant = "
 
 The file's scales and zero points are kept (int16 zero point 0, symmetric int8 weights, int64
 or int32 biases, stored as int64); the integer parameters are TFLite Micro's:
-- CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: int64 accumulator, TFLite's int64
+- CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV: int64 accumulator, TFLite's int64
   MultiplyByQuantizedMultiplier (prepare_weighted's per-channel multipliers);
 - ADD, SUB: add.cc's int16 path (left_shift 15);
 - MEAN: QuantizedMeanOrSum's multiplier (as for int8, tflite_quant.py), int16 clamp;
@@ -32,7 +32,9 @@ SUPPORTED_16X8 = {
     Op.MAX_POOL_2D: "MAX_POOL_2D", Op.AVERAGE_POOL_2D: "AVERAGE_POOL_2D", Op.RESHAPE: "RESHAPE/SQUEEZE",
     Op.PAD: "PAD", Op.TRANSPOSE: "TRANSPOSE", Op.RESIZE_NEAREST: "RESIZE_NEAREST_NEIGHBOR",
     Op.REQUANTIZE: "QUANTIZE", Op.LEAKY_RELU: "LEAKY_RELU", Op.SIGMOID: "LOGISTIC", Op.TANH: "TANH",
+    Op.TRANSPOSE_CONV: "TRANSPOSE_CONV",
 }
+WEIGHTED_16 = WEIGHTED | {Op.TRANSPOSE_CONV}
 LUT_16 = {Op.SIGMOID: 0, Op.TANH: 1}  # TFLM: the power-of-two input scale case allows left shifts <= this
 
 
@@ -61,7 +63,7 @@ def check_int16x8(imp):
             if t.dtype == "int16" and t.quant is not None and np.any(t.quant.zero_point != 0):
                 _refuse(imp, node, f"int16 tensor '{name}' has zero point "
                                    f"{int(t.quant.zero_point.reshape(-1)[0])} (the 16x8 spec needs 0)")
-        if node.op in WEIGHTED and g.tensors[node.inputs[0]].dtype != "int16":
+        if node.op in WEIGHTED_16 and g.tensors[node.inputs[0]].dtype != "int16":
             _refuse(imp, node, f"input dtype {g.tensors[node.inputs[0]].dtype} with an int16 output")
 
 
@@ -73,9 +75,9 @@ def finish_int16x8(imp):
         if not has_int16(g, node):
             continue
         node.attrs["output_dtype"] = g.tensors[node.outputs[0]].dtype
-        if node.op in VARIANT_OPS or node.op == Op.LEAKY_RELU or node.op in LUT_16:
+        if node.op in VARIANT_OPS or node.op in WEIGHTED_16 or node.op == Op.LEAKY_RELU or node.op in LUT_16:
             node.attrs["kernel_variant"] = VARIANT
-        if node.op in WEIGHTED:
+        if node.op in WEIGHTED_16:
             bias = g.tensors[node.inputs[2]]
             if bias.dtype != "int64":
                 bias.data = np.ascontiguousarray(bias.data.astype(np.int64))
@@ -86,7 +88,7 @@ def finish_int16x8(imp):
             _prepare_leaky_relu_16(g, node)
         elif node.op in LUT_16:
             _prepare_sigmoid_tanh_16(imp, node)
-    g.meta["int16x8_layers"] = sorted(n.name for n in g.nodes if n.op in WEIGHTED and has_int16(g, n))
+    g.meta["int16x8_layers"] = sorted(n.name for n in g.nodes if n.op in WEIGHTED_16 and has_int16(g, n))
 
 
 def _prepare_leaky_relu_16(g, node):

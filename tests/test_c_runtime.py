@@ -172,10 +172,10 @@ def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):
         assert r.returncode == code and message in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("name", ["int16x8_leaky", "int16x8_sigmoid_tanh"])
+@pytest.mark.parametrize("name", ["int16x8_leaky", "int16x8_sigmoid_tanh", "int16x8_transpose_conv"])
 def test_int16_activations_are_refused_at_init(run_model, tmp_path, name):
-    """LEAKY_RELU / SIGMOID / TANH int16x8 (imported int16x8 TFLite) have no C kernel yet: refused
-    before running."""
+    """LEAKY_RELU / SIGMOID / TANH / TRANSPOSE_CONV int16x8 (imported int16x8 TFLite) have no C
+    kernel yet: refused before running."""
     blob = tinycnn.convert(TFLITE / f"{name}.tflite", output=tmp_path / "m.tcnn")
     r, _ = _run_c(run_model, blob, [np.zeros((1, 16, 16, 1), np.int16)], tmp_path)
     assert r.returncode == 3 and "an op, dtype or kernel variant this C runtime does not run" in r.stderr, r.stderr

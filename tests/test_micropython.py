@@ -209,7 +209,8 @@ def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
     assert mpy[:1] == b"M" and len(mpy) > 10000
 
 
-@pytest.mark.parametrize("name,op", [("int16x8_leaky", "LEAKY_RELU"), ("int16x8_sigmoid_tanh", "TANH")])
+@pytest.mark.parametrize("name,op", [("int16x8_leaky", "LEAKY_RELU"), ("int16x8_sigmoid_tanh", "TANH"),
+                                     ("int16x8_transpose_conv", "TRANSPOSE_CONV")])
 def test_board_refuses_int16_activations(tmp_path, name, op):
     """LEAKY_RELU / SIGMOID / TANH int16x8 (imported int16x8 TFLite) have no MicroPython kernel yet:
     refused at load."""

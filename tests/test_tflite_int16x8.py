@@ -20,7 +20,7 @@ from tests.tflite_builders import ModelWriter, options
 
 DATA = Path(__file__).parent / "data" / "tflite"
 MODELS = ["int16x8_ops", "int16x8_mobilenet", "int16x8_kws", "int16x8_conv1d", "int16x8_leaky",
-          "int16x8_sigmoid_tanh"]
+          "int16x8_sigmoid_tanh", "int16x8_transpose_conv"]
 N_SAMPLES = 40
 
 
@@ -74,7 +74,8 @@ def test_int16x8_fixture_bit_exact_with_tflm(name):
 
 
 def test_int16x8_fixtures_bit_exact_with_tflite_reference_kernels():
-    for name in MODELS:
+    # tflite-runtime 2.14 has no TRANSPOSE_CONV version 4 (int16 with int64 bias): TFLM only there
+    for name in [n for n in MODELS if n != "int16x8_transpose_conv"]:
         g, x = _load(name, 12)
         m = Model(g)
         xi = x if g.meta["tflite_float_io"] else _int16_inputs(m, x)
@@ -158,3 +159,37 @@ def test_sigmoid_output_scale_other_than_2_pow_minus_15_is_refused(tmp_path):
     (tmp_path / "s.tflite").write_bytes(w.to_bytes())
     with pytest.raises(TinyCNNError, match=r"\(op LOGISTIC\): an int16 LOGISTIC/TANH output scale must be 2\^-15"):
         load_tflite(tmp_path / "s.tflite")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_transpose_conv_16x8_matches_tflm(tmp_path, seed):
+    """One imported int16 TRANSPOSE_CONV (int64 bias, per-channel int8 weights), random shapes."""
+    rng = np.random.default_rng(1700 + seed)
+    h, w, cin, cout = int(rng.integers(2, 5)), int(rng.integers(2, 5)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    k, s = int(rng.integers(2, 5)), int(rng.integers(1, 3))
+    same = bool(seed % 2)
+    oh, ow = (h * s, w * s) if same else ((h - 1) * s + k, (w - 1) * s + k)
+    in_s, out_s = float(rng.uniform(1e-4, 1e-3)), float(rng.uniform(1e-4, 1e-3))
+    w_s = rng.uniform(0.2, 3.0, size=cout) * out_s / in_s * 1e-3
+    mw = ModelWriter()
+    shape_t = mw.tensor((4,), np.int32, data=np.array([1, oh, ow, cout], np.int32))
+    wt = mw.tensor((cout, k, k, cin), np.int8, w_s, [0] * cout,
+                   data=rng.integers(-127, 128, size=(cout, k, k, cin)).astype(np.int8), qdim=0)
+    xi = mw.tensor((1, h, w, cin), np.int16, in_s, 0)
+    bt = mw.tensor((cout,), np.int64, in_s * w_s, [0] * cout,
+                   data=rng.integers(-2 ** 20, 2 ** 20, size=cout).astype(np.int64), qdim=0)
+    oi = mw.tensor((1, oh, ow, cout), np.int16, out_s, 0)
+    mw.op("TRANSPOSE_CONV", [shape_t, wt, xi, bt], [oi],
+          options("TransposeConvOptions", padding=0 if same else 1, strideH=s, strideW=s), version=3)
+    mw.inputs, mw.outputs = [xi], [oi]
+    path = tmp_path / "tconv16.tflite"
+    path.write_bytes(mw.to_bytes())
+    g = load_tflite(path)
+    node = next(n for n in g.nodes if n.op.value == "TRANSPOSE_CONV")
+    assert node.attrs["kernel_variant"] == "int16x8"
+    x = rng.integers(-32768, 32768, size=(3, h, w, cin)).astype(np.int16)
+    x[0], x[1] = -32768, 32767
+    ref = tflm.run(path, x)[0]
+    np.testing.assert_array_equal(Model(g).run_quantized([x])[0], ref)
+    np.testing.assert_array_equal(run_int(g, [x])[0], ref)
+    assert len(np.unique(ref)) > 3

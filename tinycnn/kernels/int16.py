@@ -99,6 +99,35 @@ def fully_connected_s16(x, w, bias, mult, shift, clamp, out):
 
 
 @njit
+def transpose_conv_s16(x, w, bias, mult, shift, geom, clamp, acc, out):
+    """geom = [stride_h, stride_w, pad_top, pad_left]; acc: an int64 [OH, OW, C_out] scratch image."""
+    n_batch, in_h, in_w, in_c = x.shape
+    cout, kh, kw, _ = w.shape
+    _, out_h, out_w, _ = out.shape
+    for n in range(n_batch):
+        acc[:] = 0
+        for iy in range(in_h):
+            for ix in range(in_w):
+                for ky in range(kh):
+                    oy = iy * geom[0] - geom[2] + ky
+                    if oy < 0 or oy >= out_h:
+                        continue
+                    for kx in range(kw):
+                        ox = ix * geom[1] - geom[3] + kx
+                        if ox < 0 or ox >= out_w:
+                            continue
+                        for co in range(cout):
+                            s = np.int64(0)
+                            for ci in range(in_c):
+                                s += np.int64(x[n, iy, ix, ci]) * np.int64(w[co, ky, kx, ci])
+                            acc[oy, ox, co] += s
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for co in range(cout):
+                    out[n, oy, ox, co] = _store(acc[oy, ox, co] + bias[co], mult[co], shift[co], clamp)
+
+
+@njit
 def requantize_any(x, q, out):
     """4-D views; q = [input_offset, output_offset, multiplier, shift, out_min, out_max]."""
     n_b, h, w, c_n = out.shape
@@ -174,6 +203,13 @@ def bind_fc(graph, node, ins, out, scratch):
     x, w, b, m, s, clamp = _weighted_args(node, ins)
     x2 = x.reshape(x.shape[0], -1)
     return lambda: fully_connected_s16(x2, w, b, m, s, clamp, out)
+
+
+def bind_transpose_conv(graph, node, ins, out, scratch):
+    x, w, b, m, s, clamp = _weighted_args(node, ins)
+    geom = np.array(list(node.attrs["stride"]) + list(node.attrs["pad"][:2]), np.int64)
+    acc = scratch(out.shape[1:], np.int64)
+    return lambda: transpose_conv_s16(x, w, b, m, s, geom, clamp, acc, out)
 
 
 def _requant_q(off_in, off_out, m, s, out):

@@ -1,7 +1,7 @@
 """NumPy integer oracles for TFLite's 16x8 scheme (``attrs["kernel_variant"] == "int16x8"``):
 int16 activations (symmetric, zero point 0), int8 weights, int64 biases.
 
-- CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED: int64 accumulator = sum(x * w) + bias, then
+- CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / TRANSPOSE_CONV (scattered): int64 accumulator = sum(x * w) + bias, then
   TFLite's int64 ``MultiplyByQuantizedMultiplier`` (the 32-bit multiplier rounded to 16 bits,
   one rounding shift; reference_integer_ops/conv.h, depthwise_conv.h, fully_connected.h int16
   paths), + output offset (0), clamp to the fused activation range, int16;
@@ -120,6 +120,13 @@ def concatenation(node, *xs):
     return np.concatenate(parts, axis=node.attrs["axis"])
 
 
+def transpose_conv(node, x, w, b):
+    """TFLM transpose_conv.cc int16: scatter into int64 accumulators, + int64 bias, then as conv."""
+    from tinycnn.reference.transpose_conv import _scatter
+    acc = _scatter(x.astype(np.int64), w.astype(np.int64), node.attrs) + b.astype(np.int64)
+    return _finish16(_requant_acc(acc, node), node)
+
+
 def leaky_relu(node, x):
     a = node.attrs
     v = x.astype(np.int64) + a["input_offset"]
@@ -162,7 +169,7 @@ def tanh(node, x):
 
 
 INT16X8_OPS = {(op, VARIANT): fn for op, fn in [
-    (Op.SIGMOID, sigmoid), (Op.TANH, tanh),
+    (Op.SIGMOID, sigmoid), (Op.TANH, tanh), (Op.TRANSPOSE_CONV, transpose_conv),
     (Op.LEAKY_RELU, leaky_relu),
     (Op.CONV_2D, conv_2d), (Op.DEPTHWISE_CONV_2D, depthwise_conv_2d), (Op.FULLY_CONNECTED, fully_connected),
     (Op.ADD, add_sub), (Op.SUB, add_sub), (Op.MEAN, mean), (Op.REQUANTIZE, requantize),

@@ -19,6 +19,8 @@ Writes NAME.tflite + NAME_data.npz (x_test float32 100 samples, y_test int64) fo
   0.3, 0.2), dense logits; int16 io;
 - int16x8_sigmoid_tanh: digits; convs with fused-then-standalone TANH and LOGISTIC, a sigmoid gate
   ADDed back, MAX_POOL_2D, dense logits; int16 io;
+- int16x8_transpose_conv: digits; two stride-2 convs, then TRANSPOSE_CONV (3x3 SAME, fused ReLU)
+  and TRANSPOSE_CONV (4x4 VALID), average pool, dense logits; int16 io;
 - int16x8_act: digits; a conv net with TANH, LOGISTIC, LEAKY_RELU and a SOFTMAX output (int16
   SOFTMAX is an op the int16x8 import does not run yet: its refusal is tested).
 The classifiers are trained with a softmax head; the converted model ends at the logits (a
@@ -109,6 +111,17 @@ def m_sigmoid_tanh():
     return keras.Model(i, x)
 
 
+def m_transpose_conv():
+    i = keras.Input((16, 16, 1), batch_size=1)  # a static output_shape (else SHAPE/PACK ops compute it)
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(i)          # 8x8
+    x = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)         # 4x4
+    x = L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(x)  # 8x8
+    x = L.Conv2DTranspose(4, 4, strides=2, padding="valid")(x)                    # 18x18
+    x = L.Flatten()(L.AveragePooling2D(3)(x))
+    x = L.Dense(10)(x)
+    return keras.Model(i, x)
+
+
 def m_act():
     i = keras.Input((16, 16, 1))
     x = L.Conv2D(8, 3, strides=2, padding="same", activation="tanh")(i)
@@ -127,6 +140,7 @@ SPECS = {
     "int16x8_conv1d": (m_conv1d, "kws1d", 10, False),
     "int16x8_leaky": (m_leaky, "digits16", 10, False),
     "int16x8_sigmoid_tanh": (m_sigmoid_tanh, "digits16", 10, False),
+    "int16x8_transpose_conv": (m_transpose_conv, "digits16", 10, False),
     "int16x8_act": (m_act, "digits16", 10, False),
 }
 
