@@ -73,16 +73,34 @@ def _resize(nearest_handler):
     return handler
 
 
+def _dense_transpose_weights(im, w, cin, group, dilations):
+    """ONNX weights [C_in, C_out / group, KH, KW] -> TRANSPOSE_CONV's [C_out, KH', KW', C_in].
+    group > 1: block-diagonal (zeros between groups); dilation d: the kernel with d - 1 zero
+    rows/columns between taps, KH' = (KH - 1) * d + 1. Both are exact (zero weights add nothing,
+    per-channel weight scales are unchanged); the MACs on the zeros are the cost."""
+    if group < 1 or w.shape[0] != cin or cin % group:
+        im.fail(f"ConvTranspose group {group} does not divide the {cin} input channels "
+                f"(weights {list(w.shape)})")
+    if len(dilations) != 2 or min(dilations) < 1:
+        im.fail(f"ConvTranspose dilations {dilations}: two values >= 1 are supported")
+    cig, cog = cin // group, w.shape[1]
+    (dh, dw), (kh, kw) = dilations, w.shape[2:]
+    out = np.zeros((cog * group, (kh - 1) * dh + 1, (kw - 1) * dw + 1, cin), np.float32)
+    for g in range(group):
+        out[g * cog:(g + 1) * cog, ::dh, ::dw, g * cig:(g + 1) * cig] = \
+            w[g * cig:(g + 1) * cig].transpose(1, 2, 3, 0)
+    return out
+
+
 def _conv_transpose(im):
     n = im.node
     x = im.get(n.input[0], "nhwc")
     w = im.const(n.input[1]).astype(np.float32)  # [C_in, C_out / group, KH, KW]
     if len(im.b.shape_of(x)) != 4 or w.ndim != 4:
         im.fail("only 2-D ConvTranspose (4-D NCHW input) is supported")
-    if int(im.attr("group", 1)) != 1 or list(im.attr("dilations", [1, 1])) != [1, 1]:
-        im.fail("ConvTranspose with group > 1 or dilations > 1 is not supported")
-    _, h, wd, _ = im.b.shape_of(x)
-    k = list(w.shape[2:])
+    _, h, wd, cin = im.b.shape_of(x)
+    wt = _dense_transpose_weights(im, w, cin, int(im.attr("group", 1)), list(im.attr("dilations", [1, 1])))
+    k = list(wt.shape[1:3])
     strides = list(im.attr("strides", [1, 1]))
     out_pad = list(im.attr("output_padding", [0, 0]))
     auto_pad = _text(im, "auto_pad", "NOTSET")
@@ -101,9 +119,8 @@ def _conv_transpose(im):
             output_size(wd, k[1], strides[1], pads[1], pads[3], out_pad[1])]
     if min(size) < 1 or min(pads) < 0 or any(p >= s for p, s in zip(out_pad, strides)):
         im.fail(f"ConvTranspose pads {pads} / output_padding {out_pad} do not give a valid output")
-    cout = w.shape[1]
+    cout = wt.shape[0]
     bias = im.const(n.input[2]).astype(np.float32) if len(n.input) > 2 and n.input[2] else np.zeros(cout, np.float32)
-    wt = w.transpose(1, 2, 3, 0)  # [C_out, KH, KW, C_in]
     im.emit(Op.TRANSPOSE_CONV, [x, im.const_from_array(wt, n.output[0] + "_w"),
                                 im.const_from_array(bias, n.output[0] + "_bias")],
             {"stride": strides, "pad": pads, "output_size": size})

@@ -36,7 +36,8 @@ class TfliteImporter:
             for i in op.inputs:
                 self.consumers.setdefault(i, []).append(op)
         acts = [t for t in model.tensors if t.data is None]
-        self.quantized = any(t.dtype in (np.int8, np.uint8) and t.quantized for t in acts)
+        self.int16 = any(t.dtype == np.int16 and t.quantized for t in acts)  # 16x8 (tflite_int16.py)
+        self.quantized = self.int16 or any(t.dtype in (np.int8, np.uint8) and t.quantized for t in acts)
         self.uint8 = any(t.dtype == np.uint8 and t.quantized for t in acts)
 
     # ---- tensors ----
@@ -113,7 +114,7 @@ class TfliteImporter:
     def activation(self, idx: int, name: str | None = None, tflite_index=True) -> str:
         """Create the IR activation tensor for TFLite tensor idx (batch dim stored as -1)."""
         t = self.tensor(idx)
-        if t.dtype not in (np.float32, np.int8, np.uint8):
+        if t.dtype not in (np.float32, np.int8, np.uint8) and not (t.dtype == np.int16 and self.int16):
             raise UnsupportedModelError(self.path, t.name, "TENSOR",
                                         f"activation type {np.dtype(t.dtype).name} is not supported")
         shape = (-1,) + tuple(t.shape[1:]) if t.shape else (-1,)
@@ -204,6 +205,7 @@ def _edge_ops(imp: TfliteImporter):
 
 def load_tflite(path) -> Graph:
     from converters.tflite_ops import HANDLERS
+    from converters.tflite_int16 import check_int16x8, finish_int16x8
     from converters.tflite_quant import finish_quantized
 
     model = read_tflite(path)
@@ -232,14 +234,18 @@ def load_tflite(path) -> Graph:
     g.meta["interface_dtypes"] = {k: [np.dtype(imp.tensor(i).dtype).name for i in idx]  # tinycnn/edges.py
                                   for k, idx in (("inputs", model.inputs), ("outputs", model.outputs))}
     if imp.quantized:
-        g.meta["scheme"] = "int8"
+        g.meta["scheme"] = "int16x8" if imp.int16 else "int8"
         g.meta["tflite_uint8"] = imp.uint8
         for name in g.inputs + g.outputs:
-            if g.tensors[name].dtype != "int8" and not (name in g.outputs and g.tensors[name].dtype == "int32"):
+            if g.tensors[name].dtype not in ("int8", "int16") and not (name in g.outputs and g.tensors[name].dtype == "int32"):
                 raise UnsupportedModelError(path, name, "TENSOR", "mixed float/int8 models (hybrid) are "
                                             "not supported: only QUANTIZE on inputs and DEQUANTIZE on "
                                             "outputs may convert between float and int8")
+        if imp.int16:
+            check_int16x8(imp)
         finish_quantized(imp)
+        if imp.int16:
+            finish_int16x8(imp)
     else:
         g.meta["scheme"] = "float32"
     g.remove_unused_tensors()

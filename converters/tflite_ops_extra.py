@@ -100,9 +100,17 @@ def strided_slice(imp, op):
     _reshape_to(imp, op, mid)
 
 
+def expand_dims(imp, op):
+    """EXPAND_DIMS (Conv1D as a 1xW CONV_2D) is a reshape to the output's static shape."""
+    out_t = imp.tensor(op.outputs[0])
+    if len(out_t.shape) < 2 or out_t.shape[0] != imp.tensor(op.inputs[0]).shape[0]:
+        imp.unsupported(op, "EXPAND_DIMS of the batch axis is not supported")
+    imp.emit(op, Op.RESHAPE, [imp.value(op.inputs[0], op)], {"shape": [-1] + list(out_t.shape[1:])})
+
+
 EXTRA_HANDLERS = {
     "RESIZE_BILINEAR": resize_bilinear, "TRANSPOSE_CONV": transpose_conv,
     "ARG_MAX": _arg(Op.ARG_MAX), "ARG_MIN": _arg(Op.ARG_MIN),
     "DEPTH_TO_SPACE": _depth_space(Op.DEPTH_TO_SPACE), "SPACE_TO_DEPTH": _depth_space(Op.SPACE_TO_DEPTH),
-    "STRIDED_SLICE": strided_slice,
+    "STRIDED_SLICE": strided_slice, "EXPAND_DIMS": expand_dims,
 }

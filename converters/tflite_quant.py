@@ -16,6 +16,7 @@ FULLY_CONNECTED, ADD, SUB, MUL, pools and REQUANTIZE. On top of it:
 """
 from __future__ import annotations
 
+from converters.tflite_int16 import has_int16
 from tinycnn.errors import UnsupportedModelError
 from tinycnn.ir import Op
 from tinycnn.quant.prepare import prepare_graph
@@ -66,7 +67,8 @@ def _per_tensor(imp, node):
 def finish_quantized(imp):
     g = imp.graph
     for node in g.nodes:
-        if node.op in (Op.SIGMOID, Op.TANH, Op.HARD_SWISH, Op.LEAKY_RELU, Op.CLAMP, Op.REQUANTIZE):
+        if node.op in (Op.SIGMOID, Op.TANH, Op.HARD_SWISH, Op.LEAKY_RELU, Op.CLAMP, Op.REQUANTIZE) \
+                and not has_int16(g, node):  # int16: converters/tflite_int16.py
             _per_tensor(imp, node)
             _lut(imp, node)
     for node in g.nodes:

@@ -52,8 +52,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
              run=True) -> SimulationReport:
     """Simulate a .tcnn blob on a target.
 
-    inputs: float arrays in the source model's layout (one per model input; a batch is run one
-    sample at a time), or None for one seeded random int8 input. Raises BudgetExceededError if
+    inputs: arrays in the source model's layout (one per model input; a batch is run one
+    sample at a time): float (quantized at the edge) or the model's raw integer dtype, or None for one seeded random int8 input. Raises BudgetExceededError if
     the arena or flash does not fit (unless check_budget=False). float32 blobs are planned on
     float32 buffer sizes and costed with the float32 cycle class; their device run is skipped
     (``report.run_note`` says why)."""
@@ -101,6 +101,14 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     return report
 
 
+def _device_input(model, x, idx):
+    """tinycnn/edges.py's rule: the model's raw integer dtype goes in unchanged, float is quantized."""
+    from tinycnn import edges
+    if model._is_raw(x, idx):
+        return edges.raw_to_blob(model.graph, model._to_nhwc(x, idx, keep_dtype=True), idx)
+    return model.quantize_input(model._to_nhwc(x, idx), idx)
+
+
 def _run(model, plan, inputs, report):
     if inputs is None:
         xs_q = random_inputs(model.graph)
@@ -110,8 +118,9 @@ def _run(model, plan, inputs, report):
         if len(inputs) != len(model.graph.inputs):
             raise TinyCNNError(f"{report.blob_path}: the model has {len(model.graph.inputs)} input(s), "
                                f"got {len(inputs)}")
-        xs_q = [model.quantize_input(model._to_nhwc(x, i), i) for i, x in enumerate(inputs)]
-        report.input_source = f"{len(xs_q[0])} given input sample(s)"
+        xs_q = [_device_input(model, x, i) for i, x in enumerate(inputs)]
+        raw = " raw" if all(np.asarray(x).dtype.kind in "iu" for x in inputs) else ""
+        report.input_source = f"{len(xs_q[0])} given{raw} input sample(s)"
     device = Device(model.graph, plan)
     ys_q = device.run_quantized(xs_q)
     cpu = model.run_quantized(xs_q)

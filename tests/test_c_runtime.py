@@ -28,6 +28,7 @@ MODELS = {
     "tflite_mobilenet_v3": (TFLITE / "mobilenet_v3.tflite", {}),
     "tflite_legacy_uint8": (TFLITE / "legacy_uint8.tflite", {}),
     "tflite_legacy_uint8_mbnet": (TFLITE / "uint8" / "legacy_uint8_mbnet.tflite", {}),  # kernel variant uint8
+    "tflite_int16x8_kws": (TFLITE / "int16x8_kws.tflite", {}), "tflite_int16x8_conv1d": (TFLITE / "int16x8_conv1d.tflite", {}),
     "bnn": (BNN / "bnn_digits.onnx", {}), "larq": (BNN / "larq_digits.h5", {}),
     "int16x8_mobilenet_v2": (ONNX / "mobilenet_v2.onnx", "int16x8"), "int16x8_inception": (ONNX / "inception.onnx", "int16x8"),
 }
@@ -170,6 +171,15 @@ def test_corrupt_blob_is_refused_before_running(run_model, tmp_path):
         (tmp_path / "bad.tcnn").write_bytes(bytes(bad))
         r, _ = _run_c(run_model, tmp_path / "bad.tcnn", [x], tmp_path)
         assert r.returncode == code and message in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("name", ["int16x8_leaky", "int16x8_sigmoid_tanh", "int16x8_transpose_conv"])
+def test_int16_activations_are_refused_at_init(run_model, tmp_path, name):
+    """LEAKY_RELU / SIGMOID / TANH / TRANSPOSE_CONV int16x8 (imported int16x8 TFLite) have no C
+    kernel yet: refused before running."""
+    blob = tinycnn.convert(TFLITE / f"{name}.tflite", output=tmp_path / "m.tcnn")
+    r, _ = _run_c(run_model, blob, [np.zeros((1, 16, 16, 1), np.int16)], tmp_path)
+    assert r.returncode == 3 and "an op, dtype or kernel variant this C runtime does not run" in r.stderr, r.stderr
 
 
 def test_stripped_blob_has_no_op_names_in_c(run_model, tmp_path):

@@ -67,6 +67,8 @@ MODELS = {
     "tflite_legacy_uint8_mbnet": (lambda o: _convert(TFLITE / "uint8" / "legacy_uint8_mbnet.tflite",
                                                      TFLITE / "uint8" / "legacy_uint8_mbnet_data.npz", o), 2,
                                   {"DEPTHWISE_CONV_2D/uint8", "AVERAGE_POOL_2D/uint8", "ADD", "MAX_POOL_2D"}),
+    "tflite_int16x8_conv1d": (lambda o: _convert(TFLITE / "int16x8_conv1d.tflite", TFLITE / "int16x8_conv1d_data.npz", o),
+                              1, {"CONV_2D/int16x8", "CONCATENATION/int16x8", "PAD", "FULLY_CONNECTED/int16x8"}),
     "int16x8_mobilenet_v1": (lambda o: _int16x8(ONNX / "mobilenet_v1.onnx", ONNX / "mobilenet_v1_data.npz", o, 1.0),
                              1, {"CONV_2D/int16x8", "DEPTHWISE_CONV_2D/int16x8", "MEAN/int16x8"}),
     "int16x8_mixed_misc_ops": (lambda o: _int16x8(ONNX / "misc_ops.onnx", ONNX / "misc_ops_data.npz", o, 0.5), 1,
@@ -214,6 +216,20 @@ def test_native_kernels_compile_for_boards(digits_blob, tmp_path, march):
                  "--march", march]) == 0
     mpy = (tmp_path / "tinycnn_mp.mpy").read_bytes()
     assert mpy[:1] == b"M" and len(mpy) > 10000
+
+
+@pytest.mark.parametrize("name,op", [("int16x8_leaky", "LEAKY_RELU"), ("int16x8_sigmoid_tanh", "TANH"),
+                                     ("int16x8_transpose_conv", "TRANSPOSE_CONV")])
+def test_board_refuses_int16_activations(tmp_path, name, op):
+    """LEAKY_RELU / SIGMOID / TANH int16x8 (imported int16x8 TFLite) have no MicroPython kernel yet:
+    refused at load."""
+    blob = tinycnn.convert(TFLITE / f"{name}.tflite", output=tmp_path / "m.tcnn")
+    out = _mp_script(tmp_path / "a", blob.read_bytes(), """
+try:
+    tinycnn_mp.load("/mpy/model.tcnn")
+except tinycnn_mp.BlobError as e:
+    print("REFUSED", e)""")
+    assert "REFUSED" in out and f"({op}): not supported by tinycnn_mp" in out, out
 
 
 def test_board_refuses_float_blob_and_inconsistent_shapes(tmp_path, onnx_dir):

@@ -33,10 +33,11 @@ def _resize(ctm, sizes=None, scales=(1, 1, 2, 2)):
     return g, g.node("Resize", ins, mode="linear", coordinate_transformation_mode=ctm)
 
 
-def _conv_transpose(k, s, pads, out_pad=(0, 0), **extra):
+def _conv_transpose(k, s, pads, out_pad=(0, 0), cout_per_group=5, **extra):
     g = G(SHAPE)
     y = _front(g)
-    w, b = g.init(_w(8, 5, k, k)), g.init(_w(5, scale=0.1))
+    group = extra.get("group", 1)
+    w, b = g.init(_w(8, cout_per_group, k, k)), g.init(_w(cout_per_group * group, scale=0.1))
     if pads is not None:
         extra["pads"] = list(pads)
     return g, g.node("ConvTranspose", [y, w, b], kernel_shape=[k, k], strides=[s, s],
@@ -79,6 +80,11 @@ CASES = {
     "conv_transpose_k2s2": lambda: _conv_transpose(2, 2, [0, 0, 0, 0]),
     "conv_transpose_k3s1_asym": lambda: _conv_transpose(3, 1, [0, 1, 2, 0]),
     "conv_transpose_same_upper": lambda: _conv_transpose(3, 2, None, auto_pad="SAME_UPPER"),
+    "conv_transpose_group2": lambda: _conv_transpose(3, 2, [1, 1, 1, 1], (1, 1), cout_per_group=3, group=2),
+    "conv_transpose_depthwise": lambda: _conv_transpose(4, 2, [1, 1, 1, 1], cout_per_group=1, group=8),
+    "conv_transpose_dilation2": lambda: _conv_transpose(3, 2, [1, 2, 0, 1], (1, 0), dilations=[2, 2]),
+    "conv_transpose_group4_dil_2x3": lambda: _conv_transpose(3, 1, None, cout_per_group=2, group=4,
+                                                             dilations=[2, 3], auto_pad="SAME_UPPER"),
     "conv_transpose_relu_fused": lambda: _relu_after(_conv_transpose(4, 2, [1, 1, 1, 1])),
     "reduce_mean_channels": _simple("ReduceMean", axes=[1], keepdims=1),
     "reduce_mean_channels_drop": _simple("ReduceMean", axes=[1], keepdims=0),
@@ -177,7 +183,7 @@ def test_hard_swish_not_fused_when_intermediate_is_reused(tmp_path):
 @pytest.mark.parametrize("op,attrs,msg", [
     ("Resize", dict(mode="linear", coordinate_transformation_mode="tf_crop_and_resize"), "tf_crop_and_resize"),
     ("ArgMax", dict(axis=1, select_last_index=1), "select_last_index"),
-    ("ConvTranspose", dict(kernel_shape=[3, 3], group=2), "group"),
+    ("ConvTranspose", dict(kernel_shape=[3, 3], group=3), "group 3 does not divide the 8 input channels"),
 ])
 def test_unsupported_variants_name_the_attribute(tmp_path, op, attrs, msg):
     g = G(SHAPE)

@@ -98,7 +98,7 @@ def compare_tflite(model_path, x: np.ndarray, reference: str = "auto", graph: Gr
 
     graph = graph if graph is not None else load_tflite(model_path)
     index = graph.meta.get("tflite_tensor_index", {})
-    quantized = graph.meta.get("scheme") == "int8"
+    quantized = graph.meta.get("scheme") in ("int8", "int16x8")
     x = np.asarray(x)
     in_rank = len(graph.tensors[graph.inputs[0]].shape)
     if x.ndim < in_rank:

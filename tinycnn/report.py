@@ -157,7 +157,7 @@ def run_reference(reference_path, x: np.ndarray) -> np.ndarray:
     """The source model's first output on x, as floats, computed in its own framework (see
     tinycnn/evaluation.py); integer outputs of a quantized .tflite are dequantized."""
     from tinycnn.evaluation import reference_outputs, tflite_interface
-    ys, _ = reference_outputs(reference_path, [x])
+    ys, _ = reference_outputs(reference_path, [x], getattr(reference_path, "input_shapes", None) or None)
     y = np.asarray(ys[0])
     if y.dtype.kind in "iu":
         _, scale, zp = tflite_interface(reference_path, "outputs")[0]

@@ -13,7 +13,8 @@ def register(sub):
     p.add_argument("--target", "-t", default="cortex-m4", help="target name (default: cortex-m4; see 'tinycnn targets')")
     p.add_argument("--target-file", help="TOML/JSON file with extra targets")
     p.add_argument("--clock-mhz", type=float, help="override the target's clock")
-    p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout (default: one random input)")
+    p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout: float (quantized at the edge) or the model's raw "
+                   "integer dtype, e.g. int8 (default: one random input)")
     p.add_argument("--kernels", choices=["cmsis-nn", "naive"], default="cmsis-nn",
                    help="cycle model: optimized (CMSIS-NN-class) or naive C reference kernels")
     p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
@@ -45,7 +46,7 @@ def run_simulate(args):
     from tinycnn.fileio import check_outputs
 
     check_outputs((args.json, "report JSON"), (args.plot, "plot"))
-    x = load_inputs(args.input) if args.input else None
+    x = load_inputs(args.input, native=True) if args.input else None  # raw int8/uint8/int16 kept
     report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
                       kernels=args.kernels, in_place=not args.no_in_place,
                       order_search=not args.no_order_search)

@@ -16,6 +16,8 @@ def _common(p):
     p.add_argument("--plot", help="write a PNG plot here")
     p.add_argument("--json", help="write the results as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--input-shape", action="append", metavar="NAME=1x3x48x192",
+                   help="fix a dynamic input dimension (repeatable; default: the calibration data's shape)")
 
 
 def register(sub):
@@ -61,6 +63,11 @@ def register(sub):
     s.set_defaults(func=run_sensitivity)
 
 
+def _shapes(args):
+    from converters.input_shapes import parse_input_shapes
+    return parse_input_shapes(args.input_shape)
+
+
 def run_tradeoff(args):
     from tinycnn.explorer import tradeoff
     from tinycnn.fileio import check_outputs
@@ -69,7 +76,8 @@ def run_tradeoff(args):
                    objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, jobs=args.jobs,
                    mixed=not args.no_mixed, val_fraction=args.val_fraction, max_samples=args.max_samples,
                    calib_samples=args.calib_samples, latency_samples=args.latency_samples,
-                   progress=not args.quiet, calibration=args.calibration, save_dir=args.save)
+                   progress=not args.quiet, calibration=args.calibration, save_dir=args.save,
+                   input_shapes=_shapes(args))
     print(res.format())
     if args.save:
         print(f"wrote {len([r for r in res.rows if 'blob_file' in r])} candidate blobs and tradeoff.json to {args.save}")
@@ -87,7 +95,7 @@ def run_sensitivity(args):
     res = sensitivity(args.model, args.data, args.calib, target=args.target, clock_mhz=args.clock_mhz,
                       jobs=args.jobs, max_samples=args.max_samples, calib_samples=args.calib_samples,
                       progress=not args.quiet,
-                      plot=args.plot, json_path=args.json, top=args.top)
+                      plot=args.plot, json_path=args.json, top=args.top, input_shapes=_shapes(args))
     print(res.format())
     for what, path in (("json", args.json), ("plot", args.plot)):
         if path:

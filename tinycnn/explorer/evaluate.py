@@ -43,9 +43,9 @@ def accuracy_metrics(reference, outputs, labels) -> dict:
 def evaluate_candidate(model_path, candidate: Candidate, data: EvalData, target="cortex-m4",
                        clock_mhz=None, latency_samples=16, save_dir=None) -> dict:
     """Measurements of one candidate (see MEASUREMENTS); on failure, {"error": reason}."""
-    from tinycnn.convert import import_model
+    from tinycnn.explorer.source import import_float
     try:
-        fg = import_model(model_path)
+        fg = import_float(model_path)
     except Exception as exc:  # noqa: BLE001
         return {"candidate": candidate.name, "config": candidate.to_json(),
                 "error": f"{type(exc).__name__}: {exc}"}

@@ -71,26 +71,26 @@ class TradeoffResult:
 def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, objective="latency",
              max_accuracy_drop=1.0, jobs=2, mixed=True, val_fraction=0.3, seed=0, max_samples=None,
              calib_samples=None, latency_samples=16, progress=True, candidates=None, calibration="minmax",
-             save_dir=None) -> TradeoffResult:
+             save_dir=None, input_shapes=None) -> TradeoffResult:
     """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md).
     calibration: method of the per-tensor / 16x8 / 1-bit / mixed candidates, or "auto" (chosen on
     the validation split, tinycnn.explorer.calibration); save_dir: keep every measured blob there,
-    with tradeoff.json."""
+    with tradeoff.json; input_shapes: {input: shape} fixing dynamic input dims (else the
+    calibration data's shape does, as in tinycnn convert)."""
     from pathlib import Path
 
     from tinycnn.explorer.save import provenance
     from tinycnn.quant.calibrate import METHODS
     from firmware_sim.targets import get_target
-    from tinycnn.convert import import_model
     from tinycnn.explorer.inputs import load_calib, load_eval_data, split_validation
+    from tinycnn.explorer.source import resolve_source
 
     if objective not in OBJECTIVE_KEYS:
         raise TinyCNNError(f"--objective must be one of {', '.join(OBJECTIVE_KEYS)}")
     if calibration not in METHODS + ("auto",):
         raise TinyCNNError(f"--calibration must be one of {', '.join(METHODS + ('auto',))}")
     get_target(target, None, clock_mhz)  # fail early on an unknown target
-    model_path = str(model_path)
-    fg = import_model(model_path)
+    fg, model_path = resolve_source(model_path, input_shapes, load_calib(calib, calib_samples))
     if fg.meta.get("scheme") not in (None, "float32"):
         raise TinyCNNError(f"{model_path} is already quantized ({fg.meta['scheme']}); tradeoff needs a float model")
     full = load_eval_data(model_path, data, calib, max_samples)
@@ -98,6 +98,8 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     val, test = split_validation(full, val_fraction, seed) if mixed or calibration == "auto" else (None, full)
     meta = {"clock_mhz": clock_mhz, "jobs": jobs, "calibration": calibration,
             "provenance": provenance(model_path, calib, full.x_calib, calib_samples), "warnings": []}
+    if model_path.input_shapes:  # convert --from-tradeoff imports with the same shapes
+        meta["provenance"]["input_shapes"] = model_path.input_shapes
     if mixed:
         warn = small_validation_warning(len(val.x_test), max_accuracy_drop)
         if warn:

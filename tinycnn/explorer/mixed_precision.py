@@ -56,7 +56,7 @@ def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0,
         raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}")
     key, saving_key = OBJECTIVES[objective]
     options = layer_options(fg)
-    baseline, sens = measure_sensitivity(str(model_path), fg, val, target, clock_mhz, jobs, progress, calibration)
+    baseline, sens = measure_sensitivity(model_path, fg, val, target, clock_mhz, jobs, progress, calibration)
     calibrations, measured = {}, {}
 
     def measure(bits):

@@ -94,7 +94,7 @@ def convert_from_tradeoff(json_path, pick, output=None, model=None, calib=None) 
     import os
     tmp = output.parent / f".{output.name}.rebuild"
     try:
-        write_candidate(import_model(str(model)), cand, x_calib, tmp, model)
+        write_candidate(import_model(str(model), src.get("input_shapes")), cand, x_calib, tmp, model)
         if row.get("blob_sha256") and sha256_file(tmp) != row["blob_sha256"]:
             raise TinyCNNError(f"the rebuilt blob of {cand.name!r} differs from the one {json_path} measured "
                                f"(a different tinycnn version?); nothing written to {output}: run tradeoff again")

@@ -28,8 +28,8 @@ def _measure_bits(fg, bits, data, target, clock_mhz, calibrations, name="mixed",
 
 def sensitivity_chunk(model_path, items, data: EvalData, target, clock_mhz, calibration="minmax") -> list:
     """Records for [(layer, precision)] (pure; one calibration cache for the chunk)."""
-    from tinycnn.convert import import_model
-    fg = import_model(model_path)
+    from tinycnn.explorer.source import import_float
+    fg = import_float(model_path)
     base = baseline_bits(layer_options(fg))
     calibrations = {}
     return [_measure_bits(fg, {**base, layer: p}, data, target, clock_mhz, calibrations, f"{layer}={p}",
@@ -97,14 +97,16 @@ class SensitivityResult:
 
 
 def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, jobs=2, max_samples=None,
-                calib_samples=None, progress=True, plot=None, json_path=None, top=20) -> SensitivityResult:
-    """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON."""
-    from tinycnn.convert import import_model
+                calib_samples=None, progress=True, plot=None, json_path=None, top=20,
+                input_shapes=None) -> SensitivityResult:
+    """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON.
+    input_shapes: fixes dynamic input dims (else the calibration data's shape does)."""
     from tinycnn.explorer.inputs import load_calib, load_eval_data
-    fg = import_model(model_path)
+    from tinycnn.explorer.source import resolve_source
+    fg, model_path = resolve_source(model_path, input_shapes, load_calib(calib, calib_samples))
     data_all = load_eval_data(model_path, data, calib, max_samples)
     data_all.x_calib = load_calib(calib, calib_samples)
-    baseline, rows = measure_sensitivity(str(model_path), fg, data_all, target, clock_mhz, jobs, progress)
+    baseline, rows = measure_sensitivity(model_path, fg, data_all, target, clock_mhz, jobs, progress)
     res = SensitivityResult(str(model_path), baseline, rows, baseline["accuracy_metric"],
                             {"target": target, "samples": int(len(data_all.x_test))})
     if plot:

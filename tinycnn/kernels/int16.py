@@ -99,6 +99,35 @@ def fully_connected_s16(x, w, bias, mult, shift, clamp, out):
 
 
 @njit
+def transpose_conv_s16(x, w, bias, mult, shift, geom, clamp, acc, out):
+    """geom = [stride_h, stride_w, pad_top, pad_left]; acc: an int64 [OH, OW, C_out] scratch image."""
+    n_batch, in_h, in_w, in_c = x.shape
+    cout, kh, kw, _ = w.shape
+    _, out_h, out_w, _ = out.shape
+    for n in range(n_batch):
+        acc[:] = 0
+        for iy in range(in_h):
+            for ix in range(in_w):
+                for ky in range(kh):
+                    oy = iy * geom[0] - geom[2] + ky
+                    if oy < 0 or oy >= out_h:
+                        continue
+                    for kx in range(kw):
+                        ox = ix * geom[1] - geom[3] + kx
+                        if ox < 0 or ox >= out_w:
+                            continue
+                        for co in range(cout):
+                            s = np.int64(0)
+                            for ci in range(in_c):
+                                s += np.int64(x[n, iy, ix, ci]) * np.int64(w[co, ky, kx, ci])
+                            acc[oy, ox, co] += s
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for co in range(cout):
+                    out[n, oy, ox, co] = _store(acc[oy, ox, co] + bias[co], mult[co], shift[co], clamp)
+
+
+@njit
 def requantize_any(x, q, out):
     """4-D views; q = [input_offset, output_offset, multiplier, shift, out_min, out_max]."""
     n_b, h, w, c_n = out.shape
@@ -108,6 +137,40 @@ def requantize_any(x, q, out):
                 for c in range(c_n):
                     v = mbqm(np.int64(x[n, y, xx, c]) + q[0], q[2], q[3]) + q[1]
                     out[n, y, xx, c] = max(min(v, q[5]), q[4])
+
+
+@njit
+def leaky_relu_s16(x, q, out):
+    """Flat views; q = [input_offset, output_offset, m_identity, s_identity, m_alpha, s_alpha]."""
+    for i in range(x.size):
+        v = np.int64(x[i]) + q[0]
+        r = mbqm(v, q[2], q[3]) if v >= 0 else mbqm(v, q[4], q[5])
+        out[i] = max(min(r + q[1], 32767), -32768)
+
+
+@njit
+def sigmoid_tanh_s16(x, table, q, out):
+    """Flat views; q = [input_multiplier, input_left_shift, tanh (0/1)]; TFLite's int16 LUT
+    logistic / tanh (reference: tinycnn/reference/int16_ops.sigmoid_tanh_16)."""
+    mult, lshift = q[0], q[1]
+    if mult == 0:
+        mult, lshift = np.int64(3) << lshift, np.int64(0)
+    rnd = (np.int64(1) << (lshift - 1)) if lshift > 0 else np.int64(0)
+    fb = np.int64(8) if q[2] else np.int64(9)
+    for k in range(x.size):
+        v = (np.int64(x[k]) * mult + rnd) >> lshift
+        a = abs(v)
+        uh = a >> fb
+        if uh >= 255:
+            r = np.int64(0xFFFF << 8) if q[2] else np.int64(0x7FFF << 10)
+        else:
+            r = (table[uh] << fb) + (a & ((np.int64(1) << fb) - 1)) * (table[uh + 1] - table[uh])
+        if q[2]:
+            r = (r - (1 << 23) + (1 << 7)) if v >= 0 else (-r + (1 << 23) + (1 << 7) - 1)
+            out[k] = r >> 8
+        else:
+            r = (r + (1 << 9)) if v >= 0 else ((1 << 25) - r + (1 << 9) - 1)
+            out[k] = r >> 10
 
 
 # ---------------- binders ----------------
@@ -142,6 +205,13 @@ def bind_fc(graph, node, ins, out, scratch):
     return lambda: fully_connected_s16(x2, w, b, m, s, clamp, out)
 
 
+def bind_transpose_conv(graph, node, ins, out, scratch):
+    x, w, b, m, s, clamp = _weighted_args(node, ins)
+    geom = np.array(list(node.attrs["stride"]) + list(node.attrs["pad"][:2]), np.int64)
+    acc = scratch(out.shape[1:], np.int64)
+    return lambda: transpose_conv_s16(x, w, b, m, s, geom, clamp, acc, out)
+
+
 def _requant_q(off_in, off_out, m, s, out):
     info = np.iinfo(out.dtype)
     return np.array([off_in, off_out, m, s, info.min, info.max], np.int64)
@@ -152,6 +222,29 @@ def bind_requant(graph, node, ins, out, scratch):
     q = _requant_q(a["input_offset"], a["output_offset"], a["output_multiplier"], a["output_shift"], out)
     x4, o4 = as4d(ins[0]), as4d(out)
     return lambda: requantize_any(x4, q, o4)
+
+
+def bind_leaky_relu(graph, node, ins, out, scratch):
+    a = node.attrs
+    q = np.array([a["input_offset"], a["output_offset"], a["output_multiplier_1"], a["output_shift_1"],
+                  a["output_multiplier_2"], a["output_shift_2"]], np.int64)
+    x, o = ins[0].reshape(-1), out.reshape(-1)
+    return lambda: leaky_relu_s16(x, q, o)
+
+
+def _bind_sigmoid_tanh(node, ins, out, tanh):
+    from tinycnn.reference.int16_ops import SIGMOID_TABLE_UINT16
+    q = np.array([node.attrs["input_multiplier"], node.attrs["input_left_shift"], int(tanh)], np.int64)
+    x, o = ins[0].reshape(-1), out.reshape(-1)
+    return lambda: sigmoid_tanh_s16(x, SIGMOID_TABLE_UINT16, q, o)
+
+
+def bind_sigmoid(graph, node, ins, out, scratch):
+    return _bind_sigmoid_tanh(node, ins, out, False)
+
+
+def bind_tanh(graph, node, ins, out, scratch):
+    return _bind_sigmoid_tanh(node, ins, out, True)
 
 
 def bind_mean(graph, node, ins, out, scratch):

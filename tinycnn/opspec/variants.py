@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tinycnn.opspec.common import (ACT_RANGE, CONV_GEOM, INT8, INT16, INT32, INT32_MAX, INT64, MAX_DIM,
                                    PER_CHANNEL_REQUANT, POOL_GEOM, Q_FIELDS, REF_16, REF_BIN, REG, UINT32, Attr,
-                                   Operand, Param, bias, i, multiplier, offset, shift, weights, x, y)
+                                   Operand, Param, bias, i, ints, multiplier, offset, shift, weights, x, y)
 from tinycnn.opspec.int8 import SPECS as INT8_SPECS
 from tinycnn.opspec.schema import Kernel, OpSpec
 
@@ -38,6 +38,20 @@ INT16X8 = (
     OpSpec("CONCATENATION", _16, (Operand("inputs", (INT8, INT16), repeat=True),), (y(INT16),), "concat",
            (i("axis", 0, 5), offset("output_offset")), (Param("requant", "i", ("n_inputs", 3)),),
            Kernel(f"{I16}:bind_concat"), f"{REF_16}:concatenation", "copy", ("concat_requant",)),
+    OpSpec("LEAKY_RELU", _16, (x(INT16),), (y(INT16),), "same",
+           (offset("input_offset"), offset("output_offset"), multiplier("output_multiplier_1"),
+            shift("output_shift_1"), multiplier("output_multiplier_2"), shift("output_shift_2")), (),
+           Kernel(f"{I16}:bind_leaky_relu"), f"{REF_16}:leaky_relu", "elementwise",
+           doc="TFLite QuantizeLeakyRelu: identity / alpha multiplier by the sign of x - zp"),
+    OpSpec("TRANSPOSE_CONV", _16, (x(INT16), weights(INT8), bias(INT64)), (y(INT16),), "transpose_conv",
+           (ints("stride", 2, 1), ints("pad", 4), ints("output_size", 2, 1)) + Q_FIELDS, PER_CHANNEL_REQUANT,
+           Kernel(f"{I16}:bind_transpose_conv"), f"{REF_16}:transpose_conv", "mac", ("act_range",),
+           "TFLM transpose_conv int16: scatter into int64 accumulators, int64 bias"),
+    *(OpSpec(op, _16, (x(INT16),), (y(INT16),), "same",
+             (i("input_multiplier", 0, 32767), i("input_left_shift", 0, 31)), (),
+             Kernel(f"{I16}:bind_{op.lower()}"), f"{REF_16}:{op.lower()}", "elementwise",
+             doc="TFLite int16 LUT algorithm (sigmoid(i/24) table, linear interpolation), output scale 2^-15")
+      for op in ("SIGMOID", "TANH")),
 )
 
 TFLM = (
