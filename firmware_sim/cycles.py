@@ -28,7 +28,8 @@ from firmware_sim.targets import Target
 from tinycnn.costs import node_macs
 from tinycnn.ir import Graph, Node, Op
 
-KERNELS = ("cmsis-nn", "naive")
+KERNELS = ("cmsis-nn", "tflm-reference", "naive")  # "naive" = the older name of tflm-reference
+REFERENCE_KERNELS = ("tflm-reference", "naive")
 BINARY_WORD_OVERHEAD = 3  # load, XOR/XNOR, accumulate per packed word
 COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST,
             Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH, Op.STRIDED_SLICE}
@@ -92,7 +93,7 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
         return _float_cycles(graph, node, target, kernels, aliased)
     c = target.cost
     wide = cls == "16x8"
-    naive = kernels == "naive"
+    naive = kernels in REFERENCE_KERNELS
     out_elems = _elems(graph, node.outputs[0])
     overhead = c["layer_overhead_cycles"]
     stall = c["memory_stall_factor"]
@@ -184,7 +185,7 @@ def _int16x8_what(c, kind, reduction, naive) -> str:
 def _float_cycles(graph, node, target, kernels, aliased) -> tuple:
     """float32 layers: FPU (or soft-float) MACs and per-element float work."""
     c = target.cost
-    naive = kernels == "naive"
+    naive = kernels in REFERENCE_KERNELS
     out_elems = _elems(graph, node.outputs[0])
     overhead = c["layer_overhead_cycles"]
     per_elem = c["float_cycles_per_element"]

@@ -8,8 +8,11 @@ from pathlib import Path
 from tinycnn.report import format_table
 
 ESTIMATE_NOTE = ("cycles and latency are ESTIMATES from an analytical model of {library} on "
-                 "{core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM is the exact "
-                 "arena this plan needs (activations + per-op scratch, 16-byte aligned).")
+                 "{core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM: 'planned' is "
+                 "tinycnn's own arena plan (activations + per-op scratch, in-place ops, 16-byte aligned), "
+                 "'TFLM' is a model of the arena TensorFlow Lite Micro would need (no in-place ops, kernel "
+                 "scratch, its persistent structures; within ~5-7% of the tflite-micro package on our "
+                 "fixtures, docs/cycle-model.md).")
 
 
 @dataclass
@@ -36,6 +39,9 @@ class SimulationReport:
     run_note: str = ""  # why the device run was skipped (float32 blobs), if it was
     outputs: list = field(default_factory=list, repr=False)  # float outputs (source layout)
     outputs_q: list = field(default_factory=list, repr=False)  # quantized outputs (NHWC)
+    tflm_sram_bytes: int | None = None  # arena TFLM would need (firmware_sim.tflm_arena); None for float
+    budget: object = field(default=None, repr=False)  # firmware_sim.budget.Budget
+    budget_checked: bool = True  # False: --no-budget (exploration), no FAIL line
 
     @property
     def flash_bytes(self) -> int:
@@ -46,8 +52,12 @@ class SimulationReport:
         return ESTIMATE_NOTE.format(library=self.library, core=self.core)
 
     def to_json(self) -> dict:
-        skip = {"outputs", "outputs_q"}
+        skip = {"outputs", "outputs_q", "budget"}
         d = {k: v for k, v in self.__dict__.items() if k not in skip}
+        if self.budget is not None:
+            d["sram_needed_bytes"] = self.budget.sram_needed
+            d["fits"] = self.budget.fits
+            d["budget_problems"] = list(self.budget.problems)
         d["flash_bytes"] = self.flash_bytes
         d["estimate_note"] = self.note
         return d
@@ -67,10 +77,12 @@ class SimulationReport:
                      share=f"{100 * r['share']:.1f}%")
                 for r in self.rows]
         head = [f"target {self.target}: {self.core} @ {self.clock_mhz:g} MHz, kernels: {self.library}"
-                + (" (naive C)" if self.kernels == "naive" else ""),
-                f"SRAM  arena {_kib(self.peak_sram_bytes)} of {_kib(self.sram_budget_bytes)} "
-                f"(peak at {self.peak_layer}; no reuse would need {_kib(self.naive_sram_bytes)})"
-                + ("; op order rearranged to lower the peak" if self.op_order_changed else ""),
+                + (" (TFLM reference C kernels)" if self.kernels in ("naive", "tflm-reference") else ""),
+                f"SRAM  planned arena {_kib(self.peak_sram_bytes)} (peak at {self.peak_layer}; no reuse would "
+                f"need {_kib(self.naive_sram_bytes)})"
+                + ("; op order rearranged to lower the peak" if self.op_order_changed else "")
+                + (f"; TFLM would need {_kib(self.tflm_sram_bytes)}" if self.tflm_sram_bytes else ""),
+                *self._budget_lines(),
                 f"flash {_kib(self.flash_bytes)} of {_kib(self.flash_budget_bytes)} "
                 f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})",
                 f"latency ~{self.latency_ms:.3f} ms, ~{self.cycles:,} cycles (estimate)"]
@@ -80,7 +92,18 @@ class SimulationReport:
                            else "DIFFER from the CPU runtime"))
         if self.run_note:
             head.append(self.run_note)
+        if self.budget is not None and self.budget_checked:
+            head += self.budget.lines()
         return "\n".join(head) + "\n\n" + format_table(rows, cols) + "\n\nnote: " + self.note
+
+
+    def _budget_lines(self) -> list:
+        b = self.budget
+        if b is None:
+            return [f"SRAM budget {_kib(self.sram_budget_bytes)}"]
+        check = "" if self.budget_checked else " (budget not checked: --no-budget)"
+        return [f"SRAM  needs {_kib(b.sram_needed)} of {_kib(b.sram_budget)} "
+                f"({100 * b.sram_needed / b.sram_budget:.1f}%: {b.sram_detail}){check}"]
 
 
 def _kib(n) -> str:

@@ -6,10 +6,13 @@ import os
 import numpy as np
 
 from firmware_sim.cycles import cycles_to_ms, dtype_class, graph_cycles
-from firmware_sim.device import Device, check_budgets, plan_memory
+from firmware_sim import budget as budgets
+from firmware_sim.device import Device, plan_memory
+from firmware_sim.kernel_scratch import stack_scratch
 from firmware_sim.memory_plan import plan_graph, search_order
 from firmware_sim.report import SimulationReport
 from firmware_sim.targets import get_target
+from firmware_sim.tflm_arena import tflm_arena
 from tinycnn.costs import node_macs
 from tinycnn.errors import TinyCNNError
 from tinycnn.report import layer_label
@@ -54,7 +57,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
 
     inputs: float arrays in the source model's layout (one per model input; a batch is run one
     sample at a time), or None for one seeded random int8 input. Raises BudgetExceededError if
-    the arena or flash does not fit (unless check_budget=False). float32 blobs are planned on
+    the stack's arena + the target's stack reserve or flash does not fit (unless
+    check_budget=False); the exception carries the full report as ``.report``. float32 blobs are planned on
     float32 buffer sizes and costed with the float32 cycle class; their device run is skipped
     (``report.run_note`` says why)."""
     import tinycnn
@@ -68,10 +72,7 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         plan = float_plan(graph, in_place=in_place, order_search=order_search)
     blob_bytes = os.path.getsize(blob_path)
     runtime_bytes = flash_estimate(graph, tgt)
-    if check_budget:
-        check_budgets(plan, blob_bytes + runtime_bytes,
-                      f"blob {blob_bytes / 1024:.1f} KiB + runtime estimate {runtime_bytes / 1024:.1f} KiB", tgt,
-                      {n.name: layer_label(n) for n in graph.nodes})
+    tflm = tflm_arena(graph, stack_scratch(graph, kernels, tgt.cmsis_nn_backend)) if model.quantized else None
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[name] for name in plan.order]
     aliased = {t for t, (_, how) in plan.shared.items() if how == "alias"}
@@ -93,7 +94,17 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         sram_budget_bytes=tgt.sram_bytes, peak_layer=layer_label(by_name[plan.order[plan.peak_step]]) if plan.order else "",
         blob_bytes=blob_bytes, runtime_flash_bytes=runtime_bytes, flash_budget_bytes=tgt.flash_bytes,
         cycles=total, latency_ms=cycles_to_ms(total, tgt.clock_mhz), rows=rows,
-        op_order_changed=plan.order != [n.name for n in graph.nodes])
+        op_order_changed=plan.order != [n.name for n in graph.nodes],
+        tflm_sram_bytes=tflm.arena_bytes if tflm else None)
+    if tflm is not None:  # the TFLM-based stacks run from TFLM's arena
+        arena, what = tflm.arena_bytes, f"TFLM arena ({'CMSIS-NN' if kernels == 'cmsis-nn' else 'reference'} kernels)"
+    else:
+        arena, what = plan.arena_bytes, "planned arena"
+    report.budget = budgets.check(tgt, arena, what, report.peak_layer, report.flash_bytes,
+                                  f"blob {budgets.kib(blob_bytes)} + runtime estimate {budgets.kib(runtime_bytes)}")
+    report.budget_checked = bool(check_budget)
+    if check_budget:
+        budgets.raise_if_over(report.budget, report)
     if run and not model.quantized:
         report.run_note = FLOAT_RUN_NOTE
     elif run:

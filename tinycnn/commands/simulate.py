@@ -14,8 +14,11 @@ def register(sub):
     p.add_argument("--target-file", help="TOML/JSON file with extra targets")
     p.add_argument("--clock-mhz", type=float, help="override the target's clock")
     p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout (default: one random input)")
-    p.add_argument("--kernels", choices=["cmsis-nn", "naive"], default="cmsis-nn",
-                   help="cycle model: optimized (CMSIS-NN-class) or naive C reference kernels")
+    p.add_argument("--kernels", choices=["cmsis-nn", "tflm-reference", "naive"], default="cmsis-nn",
+                   help="kernel stack: TFLM + CMSIS-NN (default) or TFLM's reference C kernels "
+                        "('naive' is the old name); sets the cycle model, the scratch and the arena checked")
+    p.add_argument("--no-budget", action="store_true",
+                   help="exploration: report a model that does not fit without failing (no FAIL line, exit 0)")
     p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
     p.add_argument("--no-order-search", action="store_true", help="keep the blob's op order")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
@@ -45,10 +48,16 @@ def run_simulate(args):
     from tinycnn.fileio import check_outputs
 
     check_outputs((args.json, "report JSON"), (args.plot, "plot"))
+    from tinycnn.errors import BudgetExceededError
+
     x = load_inputs(args.input) if args.input else None
-    report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
-                      kernels=args.kernels, in_place=not args.no_in_place,
-                      order_search=not args.no_order_search)
+    fits = True
+    try:
+        report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
+                          kernels=args.kernels, in_place=not args.no_in_place,
+                          order_search=not args.no_order_search, check_budget=not args.no_budget)
+    except BudgetExceededError as exc:  # the full report, ending in its FAIL line(s)
+        report, fits = exc.report, False
     print(report.format())
     if args.json:
         report.save_json(args.json)
@@ -57,7 +66,7 @@ def run_simulate(args):
         from firmware_sim.plot import plot_report
         plot_report(report, args.plot)
         print(f"wrote {args.plot}")
-    return 0 if report.matches_cpu in (True, None) else 1
+    return 0 if fits and report.matches_cpu in (True, None) else 1
 
 
 def run_targets(args):
