@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 
 def register(sub):
     p = sub.add_parser("simulate", help="run a blob on a simulated microcontroller: arena, budgets, cycles",
-                       description="Plan the SRAM arena, check SRAM/flash budgets, run the blob with every "
-                                   "activation in one arena (bit-identical to the CPU runtime) and estimate "
+                       description="Plan the SRAM arena, check SRAM/flash budgets, check the plan on the host (the "
+                                   "Python kernels run with every activation in one arena, bit-identical to the "
+                                   "CPU runtime) and estimate "
                                    "per-layer cycles for a CMSIS-NN-class kernel library on the target.")
     p.add_argument("blob", help=".tcnn file")
     p.add_argument("--target", "-t", default="cortex-m4", help="target name (default: cortex-m4; see 'tinycnn targets')")
@@ -18,6 +20,9 @@ def register(sub):
                    help="cycle model: optimized (CMSIS-NN-class) or naive C reference kernels")
     p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
     p.add_argument("--no-order-search", action="store_true", help="keep the blob's op order")
+    p.add_argument("--emulate", action="store_true",
+                   help="also build the firmware for the target's core and run it under QEMU (tinycnn emulate): "
+                        "measured instructions per layer beside the estimate, real flash/RAM of the build")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--plot", metavar="FILE", help="write a PNG of memory profile and per-layer latency")
     p.set_defaults(func=run_simulate)
@@ -48,7 +53,8 @@ def run_simulate(args):
     x = load_inputs(args.input) if args.input else None
     report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
                       kernels=args.kernels, in_place=not args.no_in_place,
-                      order_search=not args.no_order_search)
+                      order_search=not args.no_order_search, emulate=args.emulate,
+                      progress=lambda msg: print(f"emulate: {msg}", file=sys.stderr, flush=True))
     print(report.format())
     if args.json:
         report.save_json(args.json)
@@ -57,7 +63,8 @@ def run_simulate(args):
         from firmware_sim.plot import plot_report
         plot_report(report, args.plot)
         print(f"wrote {args.plot}")
-    return 0 if report.matches_cpu in (True, None) else 1
+    ok = report.matches_cpu in (True, None) and (not report.emulation or report.emulation["matches_cpu"])
+    return 0 if ok else 1
 
 
 def run_targets(args):
