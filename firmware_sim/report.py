@@ -36,7 +36,9 @@ class SimulationReport:
     op_order_changed: bool = False
     matches_cpu: bool | None = None  # device outputs == CPU runtime outputs, bit for bit
     input_source: str = ""
-    run_note: str = ""  # why the device run was skipped (float32 blobs), if it was
+    run_note: str = ""  # why the host arena check was skipped (float32 blobs), if it was
+    row_nodes: list = field(default_factory=list, repr=False)  # graph node name of each row
+    emulation: dict | None = None  # simulate --emulate: firmware_sim.emulate's to_json() (QEMU-measured)
     outputs: list = field(default_factory=list, repr=False)  # float outputs (source layout)
     outputs_q: list = field(default_factory=list, repr=False)  # quantized outputs (NHWC)
     tflm_sram_bytes: int | None = None  # arena TFLM would need (firmware_sim.tflm_arena); None for float
@@ -52,7 +54,7 @@ class SimulationReport:
         return ESTIMATE_NOTE.format(library=self.library, core=self.core)
 
     def to_json(self) -> dict:
-        skip = {"outputs", "outputs_q", "budget"}
+        skip = {"outputs", "outputs_q", "row_nodes", "budget"}
         d = {k: v for k, v in self.__dict__.items() if k not in skip}
         if self.budget is not None:
             d["sram_needed_bytes"] = self.budget.sram_needed
@@ -73,6 +75,8 @@ class SimulationReport:
                 ("shape", "output shape"),
                 ("macs", "MACs"), ("sram_live_bytes", "SRAM live B"), ("cycles", "est. cycles"),
                 ("share", "share")]
+        if self.emulation:  # measured on the emulated board, beside the estimate
+            cols.insert(cols.index(("cycles", "est. cycles")) + 1, ("instructions", "measured insns"))
         rows = [dict(r, dtype=r.get("dtype", ""), shape="x".join(str(d) for d in r["shape"]),
                      share=f"{100 * r['share']:.1f}%")
                 for r in self.rows]
@@ -87,9 +91,14 @@ class SimulationReport:
                 f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})",
                 f"latency ~{self.latency_ms:.3f} ms, ~{self.cycles:,} cycles (estimate)"]
         if self.matches_cpu is not None:
-            head.append(f"device run ({self.input_source}): outputs "
-                        + ("identical to the CPU runtime, bit for bit" if self.matches_cpu
-                           else "DIFFER from the CPU runtime"))
+            head.append(f"arena check on the host ({self.input_source}; Python kernels on the planned arena): "
+                        "outputs " + ("identical to the CPU runtime, bit for bit" if self.matches_cpu
+                                      else "DIFFER from the CPU runtime"))
+        if self.emulation:
+            e = self.emulation
+            head.append(f"emulated {e['target']} ({e['machine']}, QEMU): {e['instructions']:,} instructions measured, "
+                        f"flash {_kib(e['flash_bytes'])}, static RAM {_kib(e['ram_bytes'])} (real build), outputs "
+                        + ("bit-identical" if e["matches_cpu"] else "DIFFER"))
         if self.run_note:
             head.append(self.run_note)
         if self.budget is not None and self.budget_checked:

@@ -52,7 +52,7 @@ def random_inputs(graph, seed=0) -> list:
 
 def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_file=None,
              kernels="cmsis-nn", in_place=True, order_search=True, check_budget=True,
-             run=True) -> SimulationReport:
+             run=True, emulate=False, progress=None) -> SimulationReport:
     """Simulate a .tcnn blob on a target.
 
     inputs: float arrays in the source model's layout (one per model input; a batch is run one
@@ -60,7 +60,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
     the stack's arena + the target's stack reserve or flash does not fit (unless
     check_budget=False); the exception carries the full report as ``.report``. float32 blobs are planned on
     float32 buffer sizes and costed with the float32 cycle class; their device run is skipped
-    (``report.run_note`` says why)."""
+    (``report.run_note`` says why). emulate=True also runs the firmware on the target's core under
+    QEMU (firmware_sim.emulate) and adds each layer's measured instructions to its row."""
     import tinycnn
 
     tgt = get_target(target, target_file, clock_mhz)
@@ -94,7 +95,7 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         sram_budget_bytes=tgt.sram_bytes, peak_layer=layer_label(by_name[plan.order[plan.peak_step]]) if plan.order else "",
         blob_bytes=blob_bytes, runtime_flash_bytes=runtime_bytes, flash_budget_bytes=tgt.flash_bytes,
         cycles=total, latency_ms=cycles_to_ms(total, tgt.clock_mhz), rows=rows,
-        op_order_changed=plan.order != [n.name for n in graph.nodes],
+        op_order_changed=plan.order != [n.name for n in graph.nodes], row_nodes=[n.name for n in nodes],
         tflm_sram_bytes=tflm.arena_bytes if tflm else None)
     if tflm is not None:  # the TFLM-based stacks run from TFLM's arena
         arena, what = tflm.arena_bytes, f"TFLM arena ({'CMSIS-NN' if kernels == 'cmsis-nn' else 'reference'} kernels)"
@@ -109,7 +110,25 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         report.run_note = FLOAT_RUN_NOTE
     elif run:
         _run(model, plan, inputs, report)
+    if emulate:
+        _emulate(blob_path, tgt, inputs, report, progress)
     return report
+
+
+def _emulate(blob_path, tgt, inputs, report, progress):
+    import re
+
+    from firmware_sim.emulate import TARGETS, emulate
+    core = re.search(r"cortex-m(\d+)", f"{tgt.name} {tgt.core}", re.IGNORECASE)
+    name = f"cortex-m{core.group(1)}" if core else ""
+    if name not in TARGETS:
+        raise TinyCNNError(f"target {tgt.name}: no emulated board for its core ({tgt.core}); "
+                           f"--emulate supports {', '.join(TARGETS)}")
+    r = emulate(blob_path, name, inputs=inputs, progress=progress)
+    report.emulation = {k: v for k, v in r.to_json().items() if k != "outputs"}
+    by_label = {layer["name"]: layer["instructions"] for layer in r.layers}
+    for row, node_name in zip(report.rows, report.row_nodes):
+        row["instructions"] = by_label.get(node_name, "")
 
 
 def _run(model, plan, inputs, report):
