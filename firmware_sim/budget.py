@@ -37,10 +37,12 @@ class Budget:
         return [f"FAIL: model does not fit: {p}" for p in self.problems]
 
 
-def check(target, arena_bytes, arena_what, peak_layer, flash_bytes, flash_detail) -> Budget:
+def check(target, arena_bytes, arena_what, peak_layer, flash_bytes, flash_detail, weights_in_sram=0) -> Budget:
+    """weights_in_sram: weight bytes a "sram-copy" target copies to SRAM at boot."""
     reserve = target.stack_reserve_bytes
-    sram = arena_bytes + reserve
-    b = Budget(sram, f"{arena_what} {kib(arena_bytes)} + stack/runtime reserve {kib(reserve)}",
+    sram = arena_bytes + reserve + weights_in_sram
+    copied = f" + weights copied to SRAM {kib(weights_in_sram)}" if weights_in_sram else ""
+    b = Budget(sram, f"{arena_what} {kib(arena_bytes)}{copied} + stack/runtime reserve {kib(reserve)}",
                target.sram_bytes, flash_bytes, flash_detail, target.flash_bytes, peak_layer)
     if sram >= target.sram_bytes:
         b.problems.append(

@@ -44,6 +44,7 @@ class SimulationReport:
     tflm_sram_bytes: int | None = None  # arena TFLM would need (firmware_sim.tflm_arena); None for float
     budget: object = field(default=None, repr=False)  # firmware_sim.budget.Budget
     budget_checked: bool = True  # False: --no-budget (exploration), no FAIL line
+    weights_placement: str = ""  # where the target reads weights from (firmware_sim.memory_cost)
 
     @property
     def flash_bytes(self) -> int:
@@ -88,7 +89,8 @@ class SimulationReport:
                 + (f"; TFLM would need {_kib(self.tflm_sram_bytes)}" if self.tflm_sram_bytes else ""),
                 *self._budget_lines(),
                 f"flash {_kib(self.flash_bytes)} of {_kib(self.flash_budget_bytes)} "
-                f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})",
+                f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})"
+                + (f"; {self.weights_placement}" if self.weights_placement else ""),
                 f"latency ~{self.latency_ms:.3f} ms, ~{self.cycles:,} cycles (estimate)"]
         if self.matches_cpu is not None:
             head.append(f"arena check on the host ({self.input_source}; Python kernels on the planned arena): "

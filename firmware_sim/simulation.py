@@ -9,6 +9,7 @@ from firmware_sim.cycles import cycles_to_ms, dtype_class, graph_cycles
 from firmware_sim import budget as budgets
 from firmware_sim.device import Device, plan_memory
 from firmware_sim.kernel_scratch import stack_scratch
+from firmware_sim.memory_cost import describe as describe_memory, sram_weight_bytes, stall_cycles
 from firmware_sim.memory_plan import plan_graph, search_order
 from firmware_sim.report import SimulationReport
 from firmware_sim.targets import get_target
@@ -88,7 +89,8 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
                      "sram_live_bytes": plan.live_bytes[i], "arena_high_bytes": plan.high_water[i],
                      "cycles": cyc, "share": cyc / total if total else 0.0,
                      "ms": cycles_to_ms(cyc, tgt.clock_mhz),
-                     "memory": plan.shared.get(n.outputs[0], ("", ""))[1]})
+                     "memory": plan.shared.get(n.outputs[0], ("", ""))[1],
+                     "weight_wait_cycles": int(round(stall_cycles(graph, n, tgt)))})
     report = SimulationReport(
         blob_path=str(blob_path), target=tgt.name, core=tgt.core, library=tgt.library, kernels=kernels,
         clock_mhz=tgt.clock_mhz, peak_sram_bytes=plan.arena_bytes, naive_sram_bytes=plan.naive_bytes,
@@ -101,8 +103,10 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         arena, what = tflm.arena_bytes, f"TFLM arena ({'CMSIS-NN' if kernels == 'cmsis-nn' else 'reference'} kernels)"
     else:
         arena, what = plan.arena_bytes, "planned arena"
+    report.weights_placement = describe_memory(tgt)
     report.budget = budgets.check(tgt, arena, what, report.peak_layer, report.flash_bytes,
-                                  f"blob {budgets.kib(blob_bytes)} + runtime estimate {budgets.kib(runtime_bytes)}")
+                                  f"blob {budgets.kib(blob_bytes)} + runtime estimate {budgets.kib(runtime_bytes)}",
+                                  weights_in_sram=sram_weight_bytes(graph, tgt))
     report.budget_checked = bool(check_budget)
     if check_budget:
         budgets.raise_if_over(report.budget, report)

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from firmware_sim.memory_cost import MEMORY_DEFAULTS, PLACEMENTS
 from tinycnn.errors import TinyCNNError
 
 TARGET_DIR = Path(__file__).parent / "targets"
@@ -58,6 +59,7 @@ class Target:
     source: str = ""
     stack_reserve_bytes: int = 0  # SRAM kept free of the arena: call stack, runtime globals, I/O
     cmsis_nn_backend: str = "dsp"  # which CMSIS-NN code path the core takes: mve | dsp | scalar
+    memory: dict = field(default_factory=lambda: dict(MEMORY_DEFAULTS))  # weight placement (memory_cost.py)
 
     def with_clock(self, clock_mhz) -> "Target":
         if clock_mhz is None:
@@ -69,6 +71,7 @@ class Target:
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["cost"] = dict(self.cost)
+        d["memory"] = dict(self.memory)
         return d
 
 
@@ -83,6 +86,7 @@ def _from_dict(d: dict, source: str, known: dict) -> Target:
                   "board": base.board, "runtime_flash_kib": base.runtime_flash_bytes / 1024,
                   "kernel_flash_kib": base.kernel_flash_bytes / 1024,
                   "stack_reserve_kib": base.stack_reserve_bytes / 1024, "cmsis_nn_backend": base.cmsis_nn_backend,
+                  **base.memory,
                   "cost": {**base.cost, "library": base.library}}
         merged.update({k: v for k, v in d.items() if k not in ("base", "cost")})
         merged["cost"] = {**merged["cost"], **d.get("cost", {})}
@@ -105,9 +109,14 @@ def _from_dict(d: dict, source: str, known: dict) -> Target:
                    library=str(cost.get("library", "CMSIS-NN-class optimized int8 kernels")),
                    cost=cost_values, source=source,
                    stack_reserve_bytes=int(float(d.get("stack_reserve_kib", DEFAULT_STACK_RESERVE_KIB)) * 1024),
-                   cmsis_nn_backend=str(d.get("cmsis_nn_backend", "dsp")))
+                   cmsis_nn_backend=str(d.get("cmsis_nn_backend", "dsp")),
+                   memory={k: (str(d.get(k, v)) if k == "weights_in" else float(d.get(k, v)))
+                           for k, v in MEMORY_DEFAULTS.items()})
     except (TypeError, ValueError) as exc:
         raise TinyCNNError(f"{source}: target '{d.get('name', '?')}' has a non-numeric field ({exc})") from exc
+    if t.memory["weights_in"] not in PLACEMENTS:
+        raise TinyCNNError(f"{source}: target '{t.name}': weights_in must be one of {', '.join(PLACEMENTS)}, "
+                           f"got '{t.memory['weights_in']}'")
     if t.cmsis_nn_backend not in CMSIS_NN_BACKENDS:
         raise TinyCNNError(f"{source}: target '{t.name}': cmsis_nn_backend must be one of "
                            f"{', '.join(CMSIS_NN_BACKENDS)}, got '{t.cmsis_nn_backend}'")

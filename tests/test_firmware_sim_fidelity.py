@@ -129,3 +129,35 @@ def test_new_targets():
     assert t["cortex-m33"].cmsis_nn_backend == "dsp" and "Armv8-M" in t["cortex-m33"].core
     assert t["cortex-m3"].cmsis_nn_backend == "scalar" and t["cortex-m3"].cost["simd_lanes"] == 1
     assert t["cortex-m55"].cmsis_nn_backend == "mve"
+
+
+def test_weight_waits_follow_the_target_placement(blobs, tmp_path):
+    """Wait cycles by definition: bytes fetched (weights x passes) / flash word x wait states."""
+    import math
+
+    import numpy as np
+
+    from firmware_sim.cycles import graph_cycles
+    from firmware_sim.targets import get_target
+    graph = tinycnn.load(blobs["ds_cnn_kws"]).graph
+    m4 = get_target("cortex-m4")
+    conv = next(n for n in graph.nodes if n.op == Op.CONV_2D)
+    fc = next(n for n in graph.nodes if n.op == Op.FULLY_CONNECTED)
+    wbytes = lambda n: sum(graph.tensors[t].data.nbytes for t in n.inputs[1:])  # noqa: E731
+    pixels = int(np.prod(graph.tensors[conv.outputs[0]].concrete_shape(1)[1:3]))
+    r = simulate(blobs["ds_cnn_kws"], "cortex-m4", run=False)
+    rows = dict(zip(r.row_nodes, r.rows))
+    assert rows[conv.name]["weight_wait_cycles"] == round(wbytes(conv) * math.ceil(pixels / 2) / 8 * 4)
+    assert rows[fc.name]["weight_wait_cycles"] == round(wbytes(fc) / 8 * 4)
+    p = tmp_path / "copy.toml"
+    p.write_text('[[target]]\nname = "m4-copy"\nbase = "cortex-m4"\nweights_in = "sram-copy"\n'
+                 '[[target]]\nname = "m4-cached"\nbase = "cortex-m4"\nweights_in = "cached"\ncache_kib = 1024\n'
+                 'cache_miss_cycles = 50\n')
+    for name in ("m4-copy", "m4-cached"):
+        t = get_target(name, p)
+        (c_fast, _), = graph_cycles(graph, [conv], t)
+        (c_flash, _), = graph_cycles(graph, [conv], m4)
+        assert c_flash - c_fast == pytest.approx(rows[conv.name]["weight_wait_cycles"], abs=1)
+    copy = simulate(blobs["ds_cnn_kws"], "m4-copy", target_file=p, run=False)
+    weights = sum(t.data.nbytes for t in graph.tensors.values() if t.is_const)
+    assert copy.budget.sram_needed == r.budget.sram_needed + weights
