@@ -30,7 +30,8 @@ from firmware_sim.targets import Target
 from tinycnn.costs import node_macs
 from tinycnn.ir import Graph, Node, Op
 
-KERNELS = ("cmsis-nn", "tflm-reference", "naive")  # "naive" = the older name of tflm-reference
+KERNELS = ("cmsis-nn", "tflm-reference", "naive")  # "naive" = the older name of tflm-reference;
+# "tinycnn-c" (our C runtime) is costed by firmware_sim.tinycnn_c, not here
 REFERENCE_KERNELS = ("tflm-reference", "naive")
 BINARY_WORD_OVERHEAD = 3  # load, XOR/XNOR, accumulate per packed word
 COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST,

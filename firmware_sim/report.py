@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinycnn.report import format_table
 
-ESTIMATE_NOTE = ("cycles and latency are ESTIMATES from an analytical model of {library} on "
-                 "{core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM: 'planned' is "
+ESTIMATE_NOTE = ("cycles and latency are ESTIMATES ({basis}) on {core} (see docs/cycle-model.md); flash runtime size is an estimate; SRAM: 'planned' is "
                  "tinycnn's own arena plan (activations + per-op scratch, in-place ops, 16-byte aligned), "
                  "'TFLM' is a model of the arena TensorFlow Lite Micro would need (no in-place ops, kernel "
                  "scratch, its persistent structures; within ~5-7% of the tflite-micro package on our "
@@ -45,6 +45,8 @@ class SimulationReport:
     budget: object = field(default=None, repr=False)  # firmware_sim.budget.Budget
     budget_checked: bool = True  # False: --no-budget (exploration), no FAIL line
     weights_placement: str = ""  # where the target reads weights from (firmware_sim.memory_cost)
+    latency_basis: str = ""  # what the latency figure rests on (measured / fitted / analytical)
+    latency_error: float | None = None  # whole-model error bound of that basis (fraction), if measured
 
     @property
     def flash_bytes(self) -> int:
@@ -52,7 +54,7 @@ class SimulationReport:
 
     @property
     def note(self) -> str:
-        return ESTIMATE_NOTE.format(library=self.library, core=self.core)
+        return ESTIMATE_NOTE.format(basis=self.latency_basis or f"analytical model of {self.library}", core=self.core)
 
     def to_json(self) -> dict:
         skip = {"outputs", "outputs_q", "row_nodes", "budget"}
@@ -81,17 +83,21 @@ class SimulationReport:
         rows = [dict(r, dtype=r.get("dtype", ""), shape="x".join(str(d) for d in r["shape"]),
                      share=f"{100 * r['share']:.1f}%")
                 for r in self.rows]
-        head = [f"target {self.target}: {self.core} @ {self.clock_mhz:g} MHz, kernels: {self.library}"
-                + (" (TFLM reference C kernels)" if self.kernels in ("naive", "tflm-reference") else ""),
+        stack = {"naive": "TFLM reference C kernels", "tflm-reference": "TFLM reference C kernels",
+                 "tinycnn-c": "tinycnn C runtime"}.get(self.kernels, f"TFLM + {self.library}")
+        head = [f"target {self.target}: {self.core} @ {self.clock_mhz:g} MHz, kernels: {stack}",
                 f"SRAM  planned arena {_kib(self.peak_sram_bytes)} (peak at {self.peak_layer}; no reuse would "
                 f"need {_kib(self.naive_sram_bytes)})"
                 + ("; op order rearranged to lower the peak" if self.op_order_changed else "")
-                + (f"; TFLM would need {_kib(self.tflm_sram_bytes)}" if self.tflm_sram_bytes else ""),
+                + (f"; TFLM would need {_kib(self.tflm_sram_bytes)}" if self.tflm_sram_bytes else
+                   ("; TFLM figure not computed for the tinycnn-c stack" if self.kernels == "tinycnn-c" else "")),
                 *self._budget_lines(),
                 f"flash {_kib(self.flash_bytes)} of {_kib(self.flash_budget_bytes)} "
                 f"(blob {_kib(self.blob_bytes)} + runtime estimate {_kib(self.runtime_flash_bytes)})"
                 + (f"; {self.weights_placement}" if self.weights_placement else ""),
-                f"latency ~{self.latency_ms:.3f} ms, ~{self.cycles:,} cycles (estimate)"]
+                f"latency ~{sig2(self.latency_ms)} ms"
+                + (f" +-{100 * self.latency_error:.0f}%" if self.latency_error is not None else "")
+                + f", ~{sig2(self.cycles)} cycles ({self.latency_basis or 'estimate'})"]
         if self.matches_cpu is not None:
             head.append(f"arena check on the host ({self.input_source}; Python kernels on the planned arena): "
                         "outputs " + ("identical to the CPU runtime, bit for bit" if self.matches_cpu
@@ -115,6 +121,15 @@ class SimulationReport:
         check = "" if self.budget_checked else " (budget not checked: --no-budget)"
         return [f"SRAM  needs {_kib(b.sram_needed)} of {_kib(b.sram_budget)} "
                 f"({100 * b.sram_needed / b.sram_budget:.1f}%: {b.sram_detail}){check}"]
+
+
+def sig2(x) -> str:
+    """Two significant digits (3.4, 0.28, 110, 1,200,000): the precision the models support."""
+    if not x:
+        return "0"
+    digits = 1 - int(math.floor(math.log10(abs(x))))
+    v = round(x, digits)
+    return f"{v:,.{max(digits, 0)}f}"
 
 
 def _kib(n) -> str:

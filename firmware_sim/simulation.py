@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from firmware_sim.cycles import cycles_to_ms, dtype_class, graph_cycles
-from firmware_sim import budget as budgets
+from firmware_sim import budget as budgets, tinycnn_c
 from firmware_sim.device import Device, plan_memory
 from firmware_sim.kernel_scratch import stack_scratch
 from firmware_sim.memory_cost import describe as describe_memory, sram_weight_bytes, stall_cycles
@@ -74,11 +74,17 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         plan = float_plan(graph, in_place=in_place, order_search=order_search)
     blob_bytes = os.path.getsize(blob_path)
     runtime_bytes = flash_estimate(graph, tgt)
-    tflm = tflm_arena(graph, stack_scratch(graph, kernels, tgt.cmsis_nn_backend)) if model.quantized else None
+    tflm = tflm_arena(graph, stack_scratch(graph, kernels, tgt.cmsis_nn_backend)) \
+        if model.quantized and kernels != "tinycnn-c" else None
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[name] for name in plan.order]
     aliased = {t for t, (_, how) in plan.shared.items() if how == "alias"}
-    est = graph_cycles(graph, nodes, tgt, kernels, aliased)
+    if kernels == "tinycnn-c":
+        if not model.quantized:
+            raise TinyCNNError(f"{blob_path}: --kernels tinycnn-c runs int8 blobs only (the C runtime has no float path)")
+        est = tinycnn_c.layer_cycles(graph, nodes, tgt)
+    else:
+        est = graph_cycles(graph, nodes, tgt, kernels, aliased)
     total = sum(c for c, _ in est)
     rows = []
     for i, (n, (cyc, what)) in enumerate(zip(nodes, est)):
@@ -114,9 +120,33 @@ def simulate(blob_path, target="cortex-m4", clock_mhz=None, inputs=None, target_
         report.run_note = FLOAT_RUN_NOTE
     elif run:
         _run(model, plan, inputs, report)
+    report.latency_basis, report.latency_error = _latency_basis(kernels, tgt)
     if emulate:
         _emulate(blob_path, tgt, inputs, report, progress)
+        if kernels == "tinycnn-c":  # measured instructions x CPI replace the fitted model
+            measured = tinycnn_c.measured_cycles(report.emulation, graph, nodes, tgt)
+            for row, cyc in zip(report.rows, measured):
+                row["cycles"], row["ms"] = cyc, cycles_to_ms(cyc, tgt.clock_mhz)
+            report.cycles = sum(measured)
+            report.latency_ms = cycles_to_ms(report.cycles, tgt.clock_mhz)
+            for row in report.rows:
+                row["share"] = row["cycles"] / report.cycles if report.cycles else 0.0
+            report.latency_basis = ("QEMU-measured instructions x cycles-per-instruction model "
+                                    f"({tinycnn_c.stack_core(tgt)}, firmware_sim/cpi.py)")
+            report.latency_error = None
     return report
+
+
+def _latency_basis(kernels, tgt) -> tuple:
+    """(what the latency rests on, its whole-model error bound or None)."""
+    if kernels == "tinycnn-c":
+        err = tinycnn_c.model_error(tinycnn_c.stack_core(tgt))
+        if err:
+            return (f"fitted to QEMU-measured instructions x CPI; whole-model error of that fit on "
+                    f"{err['models']} held-out models up to {100 * err['whole_max']:.0f}%", err["whole_max"])
+        return "fitted to QEMU-measured instructions x CPI; error not measured (one calibration model)", None
+    return ("analytical model of the kernels; not checked against measured runs "
+            "(docs/cycle-model.md: expect +-50% for a whole model)"), None
 
 
 def _emulate(blob_path, tgt, inputs, report, progress):

@@ -161,3 +161,40 @@ def test_weight_waits_follow_the_target_placement(blobs, tmp_path):
     copy = simulate(blobs["ds_cnn_kws"], "m4-copy", target_file=p, run=False)
     weights = sum(t.data.nbytes for t in graph.tensors.values() if t.is_const)
     assert copy.budget.sram_needed == r.budget.sram_needed + weights
+
+
+def test_tinycnn_c_latency_is_measured_instructions_times_cpi(blobs):
+    """--kernels tinycnn-c --emulate: each layer = QEMU-measured instructions by class x the core's
+    CPI + weight waits (by definition); the fitted model (no QEMU) lands within its own stated range."""
+    import math
+    import re
+
+    from firmware_sim.cpi import CPI
+    from firmware_sim.memory_cost import stall_cycles
+    from firmware_sim.report import sig2
+    from firmware_sim.tinycnn_c import model_error
+    blob = blobs["ds_cnn_kws"]
+    graph = tinycnn.load(blob).graph
+    measured = simulate(blob, "cortex-m4", kernels="tinycnn-c", run=False, emulate=True)
+    nodes = {n.name: n for n in graph.nodes}
+    classes = {lay["name"]: lay["classes"] for lay in measured.emulation["layers"]}
+    for row, name in zip(measured.rows, measured.row_nodes):
+        want = sum(k * CPI["cortex-m4"][c] for c, k in classes[name].items()) + stall_cycles(graph, nodes[name],
+                                                                                           measured_target())
+        assert row["cycles"] == math.ceil(want)
+    assert measured.cycles == sum(r["cycles"] for r in measured.rows) and "QEMU-measured" in measured.latency_basis
+    fitted = simulate(blob, "cortex-m4", kernels="tinycnn-c", run=False)
+    err = model_error("cortex-m4")
+    assert fitted.latency_error == err["whole_max"] and err["models"] >= 4
+    assert abs(fitted.cycles / measured.cycles - 1) <= err["whole_max"]
+    line = next(ln for ln in fitted.format().splitlines() if ln.startswith("latency"))
+    assert f"~{sig2(fitted.latency_ms)} ms +-{100 * err['whole_max']:.0f}%" in line
+    assert re.fullmatch(r"\d\.\d|\d\d|0\.\d\d|0\.0\d\d", sig2(fitted.latency_ms))
+    assert [sig2(x) for x in (3.447, 0.2834, 106.2, 5_512_345)] == ["3.4", "0.28", "110", "5,500,000"]
+    analytical = simulate(blob, "cortex-m4", run=False)
+    assert analytical.latency_error is None and "not checked against measured runs" in analytical.format()
+
+
+def measured_target():
+    from firmware_sim.targets import get_target
+    return get_target("cortex-m4")

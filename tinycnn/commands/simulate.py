@@ -16,9 +16,11 @@ def register(sub):
     p.add_argument("--target-file", help="TOML/JSON file with extra targets")
     p.add_argument("--clock-mhz", type=float, help="override the target's clock")
     p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout (default: one random input)")
-    p.add_argument("--kernels", choices=["cmsis-nn", "tflm-reference", "naive"], default="cmsis-nn",
-                   help="kernel stack: TFLM + CMSIS-NN (default) or TFLM's reference C kernels "
-                        "('naive' is the old name); sets the cycle model, the scratch and the arena checked")
+    p.add_argument("--kernels", choices=["cmsis-nn", "tflm-reference", "tinycnn-c", "naive"], default="cmsis-nn",
+                   help="kernel stack: TFLM + CMSIS-NN (default, analytical), TFLM's reference C kernels "
+                        "(analytical; 'naive' is the old name) or tinycnn's C runtime (fitted to QEMU-measured "
+                        "instruction counts x CPI; with --emulate: measured); sets the cycle model, the "
+                        "scratch and the arena checked")
     p.add_argument("--no-budget", action="store_true",
                    help="exploration: report a model that does not fit without failing (no FAIL line, exit 0)")
     p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
