@@ -6,6 +6,7 @@ style). Per layer:
 
     MAC ops    cycles = MACs * stall * (f_vec * cycles_per_mac[kind] + (1 - f_vec) * scalar_cycles_per_mac)
                         + outputs * requant_cycles_per_output + layer_overhead_cycles
+                        + weight-fetch wait cycles (flash wait states / cache misses: memory_cost.py)
                f_vec  = the share of the reduction (im2col row / input channels / depthwise channels)
                         that fills whole SIMD steps of ``simd_lanes`` int8 values
     binary ops cycles = bit_ops / word_bits * (popcount_cycles_per_word + 3) * stall
@@ -24,11 +25,14 @@ import math
 
 import numpy as np
 
+from firmware_sim.memory_cost import stall_cycles
 from firmware_sim.targets import Target
 from tinycnn.costs import node_macs
 from tinycnn.ir import Graph, Node, Op
 
-KERNELS = ("cmsis-nn", "naive")
+KERNELS = ("cmsis-nn", "tflm-reference", "naive")  # "naive" = the older name of tflm-reference;
+# "tinycnn-c" (our C runtime) is costed by firmware_sim.tinycnn_c, not here
+REFERENCE_KERNELS = ("tflm-reference", "naive")
 BINARY_WORD_OVERHEAD = 3  # load, XOR/XNOR, accumulate per packed word
 COPY_OPS = {Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.CONCATENATION, Op.RESIZE_NEAREST,
             Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH, Op.STRIDED_SLICE}
@@ -92,7 +96,7 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
         return _float_cycles(graph, node, target, kernels, aliased)
     c = target.cost
     wide = cls == "16x8"
-    naive = kernels == "naive"
+    naive = kernels in REFERENCE_KERNELS
     out_elems = _elems(graph, node.outputs[0])
     overhead = c["layer_overhead_cycles"]
     stall = c["memory_stall_factor"]
@@ -100,16 +104,17 @@ def node_cycles(graph: Graph, node: Node, target: Target, kernels="cmsis-nn", al
     if node.op in MAC_OPS:
         kind, reduction = mac_kind(graph, node)
         macs = node_macs(graph, node)
+        wait = stall_cycles(graph, node, target)  # weight reads from flash / through a cache
         if wide:
             return _int16x8_mac_cycles(c, kind, reduction, macs, naive) * stall + out_elems * requant \
-                + overhead, _int16x8_what(c, kind, reduction, naive)
+                + overhead + wait, _int16x8_what(c, kind, reduction, naive)
         if naive:
             per_mac, what = c["naive_cycles_per_mac"], f"{kind} (naive C)"
         else:
             f = vector_fraction(reduction, c["simd_lanes"])
             per_mac = f * c[f"{kind}_cycles_per_mac"] + (1 - f) * c["scalar_cycles_per_mac"]
             what = kind if f == 1 else f"{kind}, {100 * f:.0f}% SIMD"
-        return macs * per_mac * stall + out_elems * requant + overhead, what
+        return macs * per_mac * stall + out_elems * requant + overhead + wait, what
     if node.op in BINARY_MAC_OPS:
         words = node_macs(graph, node) / c["word_bits"]
         per_word = c["popcount_cycles_per_word"] + BINARY_WORD_OVERHEAD
@@ -184,7 +189,7 @@ def _int16x8_what(c, kind, reduction, naive) -> str:
 def _float_cycles(graph, node, target, kernels, aliased) -> tuple:
     """float32 layers: FPU (or soft-float) MACs and per-element float work."""
     c = target.cost
-    naive = kernels == "naive"
+    naive = kernels in REFERENCE_KERNELS
     out_elems = _elems(graph, node.outputs[0])
     overhead = c["layer_overhead_cycles"]
     per_elem = c["float_cycles_per_element"]
@@ -196,7 +201,7 @@ def _float_cycles(graph, node, target, kernels, aliased) -> tuple:
             per_mac += max(c["naive_cycles_per_mac"] - c["scalar_cycles_per_mac"], 0.0)
         # per output: bias add and the fused activation clamp
         return (node_macs(graph, node) * per_mac * c["memory_stall_factor"] + out_elems * per_elem
-                + overhead, kind + tag + (" (naive C)" if naive else ""))
+                + overhead + stall_cycles(graph, node, target), kind + tag + (" (naive C)" if naive else ""))
     scale = 1.5 if naive else 1.0
     if node.op in BINARY_MAC_OPS:  # not produced for float graphs; charge the MACs at the float rate
         return node_macs(graph, node) * c["float_cycles_per_mac"] * scale + overhead, "binary" + tag

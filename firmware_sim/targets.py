@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from firmware_sim.memory_cost import MEMORY_DEFAULTS, PLACEMENTS
 from tinycnn.errors import TinyCNNError
 
 TARGET_DIR = Path(__file__).parent / "targets"
@@ -39,6 +40,8 @@ DTYPE_COST_DEFAULTS = {
     "float_exp_cycles_per_element": lambda c: 1.5 * c["softmax_cycles_per_element"],
 }
 REQUIRED = ("name", "core", "clock_mhz", "sram_kib", "flash_kib")
+CMSIS_NN_BACKENDS = ("mve", "dsp", "scalar")
+DEFAULT_STACK_RESERVE_KIB = 4  # a user target without stack_reserve_kib keeps 4 KiB for the stack
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Target:
     library: str = "CMSIS-NN-class optimized int8 kernels"
     cost: dict = field(default_factory=dict)
     source: str = ""
+    stack_reserve_bytes: int = 0  # SRAM kept free of the arena: call stack, runtime globals, I/O
+    cmsis_nn_backend: str = "dsp"  # which CMSIS-NN code path the core takes: mve | dsp | scalar
+    memory: dict = field(default_factory=lambda: dict(MEMORY_DEFAULTS))  # weight placement (memory_cost.py)
 
     def with_clock(self, clock_mhz) -> "Target":
         if clock_mhz is None:
@@ -65,6 +71,7 @@ class Target:
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["cost"] = dict(self.cost)
+        d["memory"] = dict(self.memory)
         return d
 
 
@@ -78,6 +85,8 @@ def _from_dict(d: dict, source: str, known: dict) -> Target:
                   "sram_kib": base.sram_bytes / 1024, "flash_kib": base.flash_bytes / 1024,
                   "board": base.board, "runtime_flash_kib": base.runtime_flash_bytes / 1024,
                   "kernel_flash_kib": base.kernel_flash_bytes / 1024,
+                  "stack_reserve_kib": base.stack_reserve_bytes / 1024, "cmsis_nn_backend": base.cmsis_nn_backend,
+                  **base.memory,
                   "cost": {**base.cost, "library": base.library}}
         merged.update({k: v for k, v in d.items() if k not in ("base", "cost")})
         merged["cost"] = {**merged["cost"], **d.get("cost", {})}
@@ -98,11 +107,22 @@ def _from_dict(d: dict, source: str, known: dict) -> Target:
                    runtime_flash_bytes=int(float(d.get("runtime_flash_kib", 0)) * 1024),
                    kernel_flash_bytes=int(float(d.get("kernel_flash_kib", 0)) * 1024),
                    library=str(cost.get("library", "CMSIS-NN-class optimized int8 kernels")),
-                   cost=cost_values, source=source)
+                   cost=cost_values, source=source,
+                   stack_reserve_bytes=int(float(d.get("stack_reserve_kib", DEFAULT_STACK_RESERVE_KIB)) * 1024),
+                   cmsis_nn_backend=str(d.get("cmsis_nn_backend", "dsp")),
+                   memory={k: (str(d.get(k, v)) if k == "weights_in" else float(d.get(k, v)))
+                           for k, v in MEMORY_DEFAULTS.items()})
     except (TypeError, ValueError) as exc:
         raise TinyCNNError(f"{source}: target '{d.get('name', '?')}' has a non-numeric field ({exc})") from exc
-    if t.clock_mhz <= 0 or t.sram_bytes <= 0 or t.flash_bytes <= 0:
-        raise TinyCNNError(f"{source}: target '{t.name}': clock_mhz, sram_kib and flash_kib must be positive")
+    if t.memory["weights_in"] not in PLACEMENTS:
+        raise TinyCNNError(f"{source}: target '{t.name}': weights_in must be one of {', '.join(PLACEMENTS)}, "
+                           f"got '{t.memory['weights_in']}'")
+    if t.cmsis_nn_backend not in CMSIS_NN_BACKENDS:
+        raise TinyCNNError(f"{source}: target '{t.name}': cmsis_nn_backend must be one of "
+                           f"{', '.join(CMSIS_NN_BACKENDS)}, got '{t.cmsis_nn_backend}'")
+    if t.clock_mhz <= 0 or t.sram_bytes <= 0 or t.flash_bytes <= 0 or t.stack_reserve_bytes < 0:
+        raise TinyCNNError(f"{source}: target '{t.name}': clock_mhz, sram_kib and flash_kib must be positive "
+                           f"(stack_reserve_kib not negative)")
     return t
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 
 def register(sub):
     p = sub.add_parser("simulate", help="run a blob on a simulated microcontroller: arena, budgets, cycles",
-                       description="Plan the SRAM arena, check SRAM/flash budgets, run the blob with every "
-                                   "activation in one arena (bit-identical to the CPU runtime) and estimate "
+                       description="Plan the SRAM arena, check SRAM/flash budgets, check the plan on the host (the "
+                                   "Python kernels run with every activation in one arena, bit-identical to the "
+                                   "CPU runtime) and estimate "
                                    "per-layer cycles for a CMSIS-NN-class kernel library on the target.")
     p.add_argument("blob", help=".tcnn file")
     p.add_argument("--target", "-t", default="cortex-m4", help="target name (default: cortex-m4; see 'tinycnn targets')")
@@ -15,10 +17,18 @@ def register(sub):
     p.add_argument("--clock-mhz", type=float, help="override the target's clock")
     p.add_argument("--input", "-i", help=".npy/.npz inputs in the source layout: float (quantized at the edge) or the model's raw "
                    "integer dtype, e.g. int8 (default: one random input)")
-    p.add_argument("--kernels", choices=["cmsis-nn", "naive"], default="cmsis-nn",
-                   help="cycle model: optimized (CMSIS-NN-class) or naive C reference kernels")
+    p.add_argument("--kernels", choices=["cmsis-nn", "tflm-reference", "tinycnn-c", "naive"], default="cmsis-nn",
+                   help="kernel stack: TFLM + CMSIS-NN (default, analytical), TFLM's reference C kernels "
+                        "(analytical; 'naive' is the old name) or tinycnn's C runtime (fitted to QEMU-measured "
+                        "instruction counts x CPI; with --emulate: measured); sets the cycle model, the "
+                        "scratch and the arena checked")
+    p.add_argument("--no-budget", action="store_true",
+                   help="exploration: report a model that does not fit without failing (no FAIL line, exit 0)")
     p.add_argument("--no-in-place", action="store_true", help="plan without in-place execution")
     p.add_argument("--no-order-search", action="store_true", help="keep the blob's op order")
+    p.add_argument("--emulate", action="store_true",
+                   help="also build the firmware for the target's core and run it under QEMU (tinycnn emulate): "
+                        "measured instructions per layer beside the estimate, real flash/RAM of the build")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--plot", metavar="FILE", help="write a PNG of memory profile and per-layer latency")
     p.set_defaults(func=run_simulate)
@@ -46,10 +56,18 @@ def run_simulate(args):
     from tinycnn.fileio import check_outputs
 
     check_outputs((args.json, "report JSON"), (args.plot, "plot"))
+    from tinycnn.errors import BudgetExceededError
+
     x = load_inputs(args.input, native=True) if args.input else None  # raw int8/uint8/int16 kept
-    report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
-                      kernels=args.kernels, in_place=not args.no_in_place,
-                      order_search=not args.no_order_search)
+    fits = True
+    try:
+        report = simulate(args.blob, args.target, args.clock_mhz, inputs=x, target_file=args.target_file,
+                          kernels=args.kernels, in_place=not args.no_in_place,
+                          order_search=not args.no_order_search, check_budget=not args.no_budget,
+                          emulate=args.emulate,
+                          progress=lambda msg: print(f"emulate: {msg}", file=sys.stderr, flush=True))
+    except BudgetExceededError as exc:  # the full report, ending in its FAIL line(s)
+        report, fits = exc.report, False
     print(report.format())
     if args.json:
         report.save_json(args.json)
@@ -58,7 +76,8 @@ def run_simulate(args):
         from firmware_sim.plot import plot_report
         plot_report(report, args.plot)
         print(f"wrote {args.plot}")
-    return 0 if report.matches_cpu in (True, None) else 1
+    ok = fits and report.matches_cpu in (True, None) and (not report.emulation or report.emulation["matches_cpu"])
+    return 0 if ok else 1
 
 
 def run_targets(args):
