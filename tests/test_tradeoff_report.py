@@ -66,8 +66,11 @@ def test_report_renders_in_headless_chromium(tmp_path, capsys):
     import tinycnn
 
     js, out = tmp_path / "t.json", tmp_path / "report.html"
-    assert main(["tradeoff", *DIGITS[:1], "--data", DIGITS[1], "--calib", DIGITS[2], "--max-samples", "60",
-                 "--no-mixed", "--latency-samples", "1", "--json", str(js), "--quiet", "--jobs", "1"]) == 0
+    from tinycnn.explorer import tradeoff
+    from tinycnn.explorer.candidates import Candidate
+    cands = [Candidate("float32", "float32"), Candidate("int8 per-channel", "int8"), Candidate("16x8", "int16x8")]
+    tradeoff(*DIGITS, max_samples=40, calib_samples=32, mixed=False, latency_samples=1, jobs=1, progress=False,
+             candidates=cands).save_json(js)
     assert main(["report", DIGITS[0], "--data", DIGITS[1], "--calib", DIGITS[2], "--target", "cortex-m4",
                  "--tradeoff-json", str(js), "-o", str(out), "--quiet"]) == 0
     assert "wrote" in capsys.readouterr().out

@@ -87,6 +87,31 @@ def register(sub):
     r.add_argument("--no-mixed", action="store_true", help="tradeoff without the mixed-precision search")
     r.set_defaults(func=run_report)
 
+    w = sub.add_parser(
+        "sweep", help="tradeoff over several models on one backend (local processes or a Ray cluster)",
+        description="Run the trade-off explorer on every model, on one backend (--backend ray: the cluster is "
+                    "joined or started once). --data / --calib: once for all models or once per model, in order. "
+                    "Writes OUT/<model>.json per model and OUT/sweep.json (each model's Pareto front).",
+        epilog="example:\n  tinycnn sweep models/*.onnx --data test.npz --calib calib.npz --backend ray "
+               "--address auto -o out/sweep")
+    w.add_argument("models", nargs="+", help="float models (.onnx, .keras, .h5, .tflite)")
+    w.add_argument("--data", "-d", action="append", required=True, help="labelled data .npz (repeat: one per model)")
+    w.add_argument("--calib", action="append", required=True, help="calibration inputs (repeat: one per model)")
+    w.add_argument("--output", "-o", required=True, help="directory for the JSON files")
+    for flag, kw in (("--target", dict(default="cortex-m4", help="firmware_sim target (default: cortex-m4)")),
+                     ("--jobs", dict(type=int, default=2, help="local worker processes (default: 2)")),
+                     ("--max-samples", dict(type=int, help="use only the first N data samples")),
+                     ("--calib-samples", dict(type=int, help="use only the first N calibration samples")),
+                     ("--objective", dict(choices=["latency", "size"], default="latency", help="default: latency")),
+                     ("--max-accuracy-drop", dict(type=float, default=1.0, help="mixed-precision budget (points)")),
+                     ("--latency-samples", dict(type=int, default=16, help="samples timed for CPU latency"))):
+        w.add_argument(flag, **kw)
+    w.add_argument("--no-mixed", action="store_true", help="skip the mixed-precision search")
+    w.add_argument("--backend", choices=["local", "ray"], default="local", help="default: local")
+    w.add_argument("--address", help="--backend ray: the cluster to join (default: RAY_ADDRESS, else local)")
+    w.add_argument("--quiet", action="store_true", help="no progress bars")
+    w.set_defaults(func=run_sweep)
+
 
 def run_tradeoff(args):
     from tinycnn.explorer import tradeoff
@@ -135,4 +160,14 @@ def run_report(args):
                         progress=not args.quiet, jobs=args.jobs, backend=args.backend, address=args.address,
                         mixed=not args.no_mixed)
     print(f"wrote {path}")
+    return 0
+
+
+def run_sweep(args):
+    from tinycnn.explorer.sweep import sweep
+    sweep(args.models, args.data, args.calib, args.output, backend=args.backend, jobs=args.jobs, address=args.address,
+          target=args.target, max_samples=args.max_samples, calib_samples=args.calib_samples,
+          objective=args.objective, max_accuracy_drop=args.max_accuracy_drop, mixed=not args.no_mixed,
+          latency_samples=args.latency_samples, progress=not args.quiet)
+    print(f"wrote {args.output}/sweep.json")
     return 0

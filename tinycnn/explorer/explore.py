@@ -105,7 +105,7 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
         if warn:
             note(warn)
             meta["warnings"].append(warn)
-    with make_backend(backend, jobs, address) as pool:
+    with _owned(make_backend(backend, jobs, address), isinstance(backend, str)) as pool:
         meta["backend"] = pool.name
         if calibration == "auto":
             from tinycnn.explorer.calibration import choose_calibration
@@ -139,6 +139,12 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     if save_dir:
         res.save_json(Path(save_dir) / "tradeoff.json")
     return res
+
+
+def _owned(backend, owned: bool):
+    """Context: close the backend at the end only if this call created it (a sweep passes one)."""
+    import contextlib
+    return backend if owned else contextlib.nullcontext(backend)
 
 
 def small_validation_warning(n_val: int, budget: float) -> str | None:

@@ -32,6 +32,22 @@ class RayShared:
         return _RESOLVED[key]
 
 
+def init_ray(address=None, attempts=3, **kwargs):
+    """ray.init, retried: on a loaded machine a local raylet can exit during start-up when its
+    agents are slower than Ray's fixed port-file wait (ray-project/ray#65983); a retry then
+    usually starts. A failure to join a given cluster address is not retried."""
+    import ray
+    opts = dict(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    for attempt in range(1 if address else attempts):
+        try:
+            return ray.init(address=address, **opts)
+        except Exception as exc:  # noqa: BLE001 - Ray raises plain Exception for a start-up timeout
+            ray.shutdown()
+            err = exc
+    raise TinyCNNError(f"--backend ray: cannot {'connect to the Ray cluster at ' + repr(address) if address else 'start a local Ray instance'}: "
+                       f"{type(err).__name__}: {err}") from err
+
+
 def _call(fn, args):
     return fn(*args)
 
@@ -48,12 +64,7 @@ class RayBackend:
         self.ray = ray
         self.started = False
         if not ray.is_initialized():
-            address = address or os.environ.get("RAY_ADDRESS")
-            try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise TinyCNNError(f"--backend ray: cannot connect to the Ray cluster at {address!r}: {exc}") from exc
+            init_ray(address or os.environ.get("RAY_ADDRESS"))
             self.started = True
         self._remote = ray.remote(_call)
 
