@@ -81,3 +81,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(OUT) .pytest_cache
+
+# headless Chromium for the HTML report test (tests/test_tradeoff_report.py), only when missing
+.PHONY: browser-tools
+browser-tools:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+test: browser-tools

@@ -1,8 +1,8 @@
 """Candidate -> graph (float or quantized): the conversion half of a candidate evaluation.
 
 Calibration runs the (possibly binarized) float graph over the calibration inputs; it is
-deterministic, so ``calibrations`` (a dict) may cache observers by binary-layer set within one
-process without changing any result.
+deterministic, so ``calibrations`` (a dict, or tinycnn.explorer.calib_cache.CalibrationCache) may
+cache observers by binary-layer set within one process without changing any result.
 """
 from __future__ import annotations
 
@@ -37,11 +37,14 @@ def build_graph(fg: Graph, cand: Candidate, x_calib_nhwc, calibrations=None) -> 
     bits = layer_bits_for(fg, cand)
     binary = tuple(n for n in weighted_layers(fg) if bits.get(n) == "binary")
     g = binarize_layers(fg, list(binary)) if binary else fg
+    calib = list(x_calib_nhwc) if isinstance(x_calib_nhwc, (list, tuple)) else [x_calib_nhwc]
     cache = calibrations if calibrations is not None else {}
-    if binary not in cache:
-        cache[binary] = calibrate(g, list(x_calib_nhwc) if isinstance(x_calib_nhwc, (list, tuple))
-                                   else [x_calib_nhwc])
-    obs = cache[binary]
+    if hasattr(cache, "observer"):  # tinycnn.explorer.calib_cache.CalibrationCache
+        obs = cache.observer(fg, g, binary, calib)
+    else:
+        if binary not in cache:
+            cache[binary] = calibrate(g, calib)
+        obs = cache[binary]
     cfg = QuantConfig(cand.calibration, cand.percentile, cand.per_channel)
     qg = quantize_binary(g, obs, cfg) if binary else quantize_int8(g, obs, cfg)
     wide = [n for n in wideable_layers(qg) if bits.get(n) == "int16x8"]

@@ -19,8 +19,9 @@ def choose_calibration(model_path, val: EvalData, target="cortex-m4", clock_mhz=
                        progress=True) -> dict:
     """{"method", "reason", "measured": {method: {top1_agreement, sqnr_db} | {error}}}."""
     cands = [Candidate(f"int8 {m}", "int8", m) for m in METHODS]
-    recs = run_jobs(evaluate_candidate, [(model_path, c, val, target, clock_mhz, 0) for c in cands], jobs,
-                    "calibration", progress)
+    shared = jobs.share(val) if hasattr(jobs, "share") else val
+    recs = run_jobs(evaluate_candidate, [(model_path, c, shared, target, clock_mhz, 0) for c in cands], jobs,
+                    "calibration methods", progress)
     measured = {m: ({"error": r["error"]} if "error" in r else
                     {"top1_agreement": r["top1_agreement"], "sqnr_db": r["sqnr_db"]})
                 for m, r in zip(METHODS, recs)}

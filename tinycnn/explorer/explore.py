@@ -9,7 +9,7 @@ from tinycnn.convert import note
 from tinycnn.errors import TinyCNNError
 from tinycnn.explorer.candidates import default_candidates, mixed_candidate
 from tinycnn.explorer.evaluate import evaluate_candidate
-from tinycnn.explorer.parallel import run_jobs
+from tinycnn.explorer.parallel import make_backend
 from tinycnn.explorer.report import (OBJECTIVE_KEYS, TABLE_COLUMNS, mark_pareto, sort_rows, table_rows,
                                      write_json)
 
@@ -71,11 +71,13 @@ class TradeoffResult:
 def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, objective="latency",
              max_accuracy_drop=1.0, jobs=2, mixed=True, val_fraction=0.3, seed=0, max_samples=None,
              calib_samples=None, latency_samples=16, progress=True, candidates=None, calibration="minmax",
-             save_dir=None, input_shapes=None) -> TradeoffResult:
+             save_dir=None, input_shapes=None, backend="local", address=None) -> TradeoffResult:
     """Measure every candidate on a held-back test split of ``data`` (see docs/tradeoff.md).
     calibration: method of the per-tensor / 16x8 / 1-bit / mixed candidates, or "auto" (chosen on
     the validation split, tinycnn.explorer.calibration); save_dir: keep every measured blob there,
-    with tradeoff.json; input_shapes: {input: shape} fixing dynamic input dims (else the
+    with tradeoff.json; backend: "local" (``jobs`` worker processes), "ray" (Ray tasks; ``address``
+    of the cluster, else RAY_ADDRESS or a local cluster) or a backend object
+    (tinycnn.explorer.parallel); input_shapes: {input: shape} fixing dynamic input dims (else the
     calibration data's shape does, as in tinycnn convert)."""
     from pathlib import Path
 
@@ -105,24 +107,27 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
         if warn:
             note(warn)
             meta["warnings"].append(warn)
-    if calibration == "auto":
-        from tinycnn.explorer.calibration import choose_calibration
-        meta["calibration_auto"] = choose_calibration(model_path, val, target, clock_mhz, jobs, progress)
-        calibration = meta["calibration_auto"]["method"]
-        meta["calibration"] = calibration
-    cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg, calibration)
-    search = None
-    if mixed:
-        from tinycnn.explorer.mixed_precision import search_mixed_precision
-        search = search_mixed_precision(model_path, fg, val, max_accuracy_drop, objective, target, clock_mhz,
-                                        jobs, progress, calibration)
-        cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)",
-                                     calibration))
-    if save_dir:
-        Path(save_dir).mkdir(parents=True, exist_ok=True)
-        save_dir = str(save_dir)
-    records = run_jobs(evaluate_candidate, [(model_path, c, test, target, clock_mhz, latency_samples, save_dir)
-                                            for c in cands], jobs, "candidates", progress)
+    with _owned(make_backend(backend, jobs, address), isinstance(backend, str)) as pool:
+        meta["backend"] = pool.name
+        if calibration == "auto":
+            from tinycnn.explorer.calibration import choose_calibration
+            meta["calibration_auto"] = choose_calibration(model_path, val, target, clock_mhz, pool, progress)
+            calibration = meta["calibration_auto"]["method"]
+            meta["calibration"] = calibration
+        cands, skipped = (list(candidates), []) if candidates is not None else default_candidates(fg, calibration)
+        search = None
+        if mixed:
+            from tinycnn.explorer.mixed_precision import search_mixed_precision
+            search = search_mixed_precision(model_path, fg, val, max_accuracy_drop, objective, target, clock_mhz,
+                                            pool, progress, calibration)
+            cands.append(mixed_candidate(search.bits, f"mixed ({objective}, <={max_accuracy_drop:g} pts)",
+                                         calibration))
+        if save_dir:
+            Path(save_dir).mkdir(parents=True, exist_ok=True)
+            save_dir = str(save_dir)
+        shared = pool.share(test)
+        records = pool.map(evaluate_candidate, [(model_path, c, shared, target, clock_mhz, latency_samples, save_dir)
+                                                for c in cands], "candidates", progress)
     ok = [r for r in records if "error" not in r]
     if not ok:
         raise TinyCNNError("every candidate failed: " + "; ".join(f"{r['candidate']}: {r['error']}" for r in records))
@@ -136,6 +141,12 @@ def tradeoff(model_path, data, calib, target="cortex-m4", clock_mhz=None, object
     if save_dir:
         res.save_json(Path(save_dir) / "tradeoff.json")
     return res
+
+
+def _owned(backend, owned: bool):
+    """Context: close the backend at the end only if this call created it (a sweep passes one)."""
+    import contextlib
+    return backend if owned else contextlib.nullcontext(backend)
 
 
 def small_validation_warning(n_val: int, budget: float) -> str | None:

@@ -1,9 +1,13 @@
 """Per-candidate device and host measurements: flash, peak SRAM and simulated latency on a
 firmware_sim target, and measured CPU latency on this machine.
 
-Every blob (int8, 16x8, 1-bit, mixed and float32) goes through ``firmware_sim.simulate``: arena
-plan, flash estimate and the dtype-aware cycle model (int8 / 16x8 / float32 classes, derivation in
-docs/cycle-model.md). Nothing is re-estimated here.
+The device numbers are firmware_sim.simulate's, computed from the loaded graph with its own
+pieces (arena plan with op-order search, flash estimate, the dtype-aware cycle model: int8 /
+16x8 / float32 classes, docs/cycle-model.md), so a blob is read once and a plan is searched
+once per graph structure (tinycnn.explorer.session). tests/test_tradeoff_speed.py checks every
+number against ``firmware_sim.simulate`` on the blob. ``sram=False`` (the sensitivity analysis
+and the mixed-precision search, which use latency and flash only) skips the arena plan: the
+cycle model needs only which reshape-like ops are aliases, and that does not depend on the plan.
 """
 from __future__ import annotations
 
@@ -11,20 +15,46 @@ import time
 
 import numpy as np
 
-from tinycnn.ir import Graph
+from tinycnn.ir import ALIAS_OPS, DTYPES, Graph
 
 
-def device_costs(blob_path, graph: Graph, target="cortex-m4", clock_mhz=None) -> dict:
-    """flash_bytes, blob_bytes, peak_sram_bytes, sim_cycles, sim_latency_ms, fits for one blob.
-    ``graph`` is the blob's graph (kept for callers; firmware_sim reads the blob itself)."""
-    from firmware_sim import simulate
+def _aliased(graph: Graph) -> set:
+    """The outputs memory_plan's _build_blocks makes aliases: an ALIAS_OPS node whose first
+    activation input has the output's byte size (the rule is first in the planner, independent
+    of op order and in-place mode)."""
+    def nbytes(name):
+        t = graph.tensors[name]
+        return int(np.prod(t.concrete_shape(1))) * np.dtype(DTYPES[t.dtype]).itemsize
+    out = set()
+    for n in graph.nodes:
+        acts = graph.activation_inputs(n)
+        if n.op in ALIAS_OPS and acts and nbytes(acts[0]) == nbytes(n.outputs[0]):
+            out.add(n.outputs[0])
+    return out
+
+
+def device_costs(graph: Graph, blob_bytes: int, target="cortex-m4", clock_mhz=None, sram=True) -> dict:
+    """flash_bytes, blob_bytes, sim_cycles, sim_latency_ms (+ peak_sram_bytes, fits_target if
+    ``sram``) of a loaded blob graph, as firmware_sim.simulate(check_budget=False, run=False)."""
+    from firmware_sim.cycles import graph_cycles
+    from firmware_sim.simulation import flash_estimate
     from firmware_sim.targets import get_target
+    from tinycnn.explorer.session import memory_plan
     tgt = get_target(target, None, clock_mhz)
-    rep = simulate(blob_path, tgt, check_budget=False, run=False)
-    d = {"blob_bytes": rep.blob_bytes, "flash_bytes": rep.flash_bytes,
-         "peak_sram_bytes": rep.peak_sram_bytes, "sim_cycles": int(rep.cycles)}
+    quantized = graph.tensors[graph.inputs[0]].dtype != "float32"
+    d = {"blob_bytes": int(blob_bytes), "flash_bytes": int(blob_bytes) + flash_estimate(graph, tgt)}
+    if sram:
+        plan = memory_plan(graph, quantized)
+        by_name = {n.name: n for n in graph.nodes}
+        nodes = [by_name[name] for name in plan.order]
+        aliased = {t for t, (_, how) in plan.shared.items() if how == "alias"}
+    else:
+        plan, nodes, aliased = None, list(graph.nodes), _aliased(graph)
+    d["sim_cycles"] = int(sum(c for c, _ in graph_cycles(graph, nodes, tgt, "cmsis-nn", aliased)))
     d["sim_latency_ms"] = d["sim_cycles"] / (tgt.clock_mhz * 1e3)
-    d["fits_target"] = bool(d["peak_sram_bytes"] <= tgt.sram_bytes and d["flash_bytes"] <= tgt.flash_bytes)
+    if sram:
+        d["peak_sram_bytes"] = plan.arena_bytes
+        d["fits_target"] = bool(plan.arena_bytes <= tgt.sram_bytes and d["flash_bytes"] <= tgt.flash_bytes)
     return d
 
 

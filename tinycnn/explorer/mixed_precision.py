@@ -56,14 +56,18 @@ def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0,
         raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}")
     key, saving_key = OBJECTIVES[objective]
     options = layer_options(fg)
+    from tinycnn.explorer import session
+    from tinycnn.explorer.parallel import progress_bar
     baseline, sens = measure_sensitivity(model_path, fg, val, target, clock_mhz, jobs, progress, calibration)
-    calibrations, measured = {}, {}
+    calibrations, measured = session.calibrations(model_path, val.x_calib), {}
+    bar = progress_bar(1 + len(sens), "mixed-precision search (moves, at most)", progress)
 
     def measure(bits):
         k = tuple(sorted(bits.items()))
         if k not in measured:
             measured[k] = measure_candidate(fg, mixed_candidate(bits, calibration=calibration), val, target, clock_mhz,
-                                            latency_samples=0, calibrations=calibrations)
+                                            latency_samples=0, calibrations=calibrations, quick=True)
+            bar.update()
         return measured[k]
 
     def fits(r):
@@ -79,6 +83,7 @@ def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0,
     result = SearchResult(current, fits(baseline), max_accuracy_drop, objective, baseline, baseline, sens,
                           layer_order=weighted_layers(fg))
     if not result.meets_budget:
+        bar.close()
         return result
     steps = result.steps
 
@@ -114,5 +119,6 @@ def search_mixed_precision(model_path, fg, val: EvalData, max_accuracy_drop=1.0,
         _, _, layer, p = min(moves)
         if not attempt({**current, layer: p}, f"{layer} -> {p}"):
             rejected.add((layer, p))
+    bar.close()
     result.bits, result.validation = current, cur
     return result

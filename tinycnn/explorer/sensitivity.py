@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinycnn.explorer.candidates import layer_options, mixed_candidate
-from tinycnn.explorer.evaluate import EvalData, measure_candidate
-from tinycnn.explorer.parallel import chunks, run_jobs
+from tinycnn.explorer.evaluate import EvalData
+from tinycnn.explorer.parallel import make_backend
 
 
 def baseline_bits(options: dict) -> dict:
@@ -21,37 +21,29 @@ def sensitivity_items(options: dict) -> list:
     return [(layer, p) for layer, opts in options.items() for p in opts[1:]]
 
 
-def _measure_bits(fg, bits, data, target, clock_mhz, calibrations, name="mixed", calibration="minmax"):
-    return measure_candidate(fg, mixed_candidate(bits, name, calibration), data, target, clock_mhz,
-                             latency_samples=0, calibrations=calibrations)
-
-
-def sensitivity_chunk(model_path, items, data: EvalData, target, clock_mhz, calibration="minmax") -> list:
-    """Records for [(layer, precision)] (pure; one calibration cache for the chunk)."""
-    from tinycnn.explorer.source import import_float
-    fg = import_float(model_path)
-    base = baseline_bits(layer_options(fg))
-    calibrations = {}
-    return [_measure_bits(fg, {**base, layer: p}, data, target, clock_mhz, calibrations, f"{layer}={p}",
-                          calibration) for layer, p in items]
-
-
 def measure_sensitivity(model_path, fg, data: EvalData, target="cortex-m4", clock_mhz=None, jobs=2,
                         progress=True, calibration="minmax") -> tuple:
-    """(baseline record, rows) with one row per (layer, lower precision), most harmful first."""
+    """(baseline record, rows) with one row per (layer, lower precision), most harmful first.
+    jobs: a worker count or a backend (tinycnn.explorer.parallel); one job per row, so the
+    progress bar moves per (layer, precision)."""
+    from tinycnn.explorer.evaluate import evaluate_candidate
     options = layer_options(fg)
     items = sensitivity_items(options)
-    baseline = _measure_bits(fg, baseline_bits(options), data, target, clock_mhz, {}, "baseline", calibration)
+    base = baseline_bits(options)
+    cands = [mixed_candidate(base, "baseline", calibration)]
+    cands += [mixed_candidate({**base, layer: p}, f"{layer}={p}", calibration) for layer, p in items]
+    backend = make_backend("local", jobs) if isinstance(jobs, int) else jobs
+    try:
+        shared = backend.share(data)
+        recs = backend.map(evaluate_candidate, [(model_path, c, shared, target, clock_mhz, 0, None, True)
+                                                for c in cands], "sensitivity (layer x precision)", progress)
+    finally:
+        if isinstance(jobs, int):
+            backend.close()
+    baseline, by_item = recs[0], dict(zip(items, recs[1:]))
     if "error" in baseline:
         from tinycnn.errors import TinyCNNError
         raise TinyCNNError(f"sensitivity baseline (all layers 16x8) failed: {baseline['error']}")
-    parts = chunks(items, jobs)
-    results = run_jobs(sensitivity_chunk, [(model_path, part, data, target, clock_mhz, calibration)
-                                           for part in parts],
-                       jobs, "sensitivity", progress)
-    by_item = {}
-    for part, recs in zip(parts, results):
-        by_item.update(zip(part, recs))
     nodes = {n.name: n for n in fg.nodes}
     rows = []
     for layer, p in items:
@@ -98,7 +90,7 @@ class SensitivityResult:
 
 def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, jobs=2, max_samples=None,
                 calib_samples=None, progress=True, plot=None, json_path=None, top=20,
-                input_shapes=None) -> SensitivityResult:
+                input_shapes=None, backend="local", address=None) -> SensitivityResult:
     """Per-layer sensitivity on the whole of ``data`` (see module doc); optional bar plot/JSON.
     input_shapes: fixes dynamic input dims (else the calibration data's shape does)."""
     from tinycnn.explorer.inputs import load_calib, load_eval_data
@@ -106,7 +98,8 @@ def sensitivity(model_path, data, calib, target="cortex-m4", clock_mhz=None, job
     fg, model_path = resolve_source(model_path, input_shapes, load_calib(calib, calib_samples))
     data_all = load_eval_data(model_path, data, calib, max_samples)
     data_all.x_calib = load_calib(calib, calib_samples)
-    baseline, rows = measure_sensitivity(model_path, fg, data_all, target, clock_mhz, jobs, progress)
+    with make_backend(backend, jobs, address) as b:
+        baseline, rows = measure_sensitivity(model_path, fg, data_all, target, clock_mhz, b, progress)
     res = SensitivityResult(str(model_path), baseline, rows, baseline["accuracy_metric"],
                             {"target": target, "samples": int(len(data_all.x_test))})
     if plot:

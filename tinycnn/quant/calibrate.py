@@ -85,9 +85,10 @@ def _entropy_range(s, lo, hi, bins=2048):
     for i in range(levels, bins + 1, 16):
         ref = hist[:i].copy()
         ref[i - 1] += hist[i:].sum()
-        # quantise the first i bins into `levels` buckets and expand back
-        chunks = np.array_split(hist[:i], levels)
-        q = np.concatenate([np.where(c > 0, c.sum() / max((c > 0).sum(), 1), 0) for c in chunks])
+        # quantise the first i bins into `levels` buckets (np.array_split's chunks) and expand
+        # back: each non-empty bin gets its bucket's mean over non-empty bins (integer counts,
+        # so the sums are exact whatever the order)
+        q = _expand_buckets(hist[:i], levels)
         p = ref / ref.sum()
         qn = q / q.sum() if q.sum() else q
         mask = p > 0
@@ -96,6 +97,18 @@ def _entropy_range(s, lo, hi, bins=2048):
             best_kl, best_i = kl, i
     t = float(edges[best_i]) if best_i < len(edges) else amax
     return max(lo, -t), min(hi, t)
+
+
+def _expand_buckets(h, levels):
+    n = len(h)
+    sizes = np.full(levels, n // levels)
+    sizes[:n % levels] += 1
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    nz = h > 0
+    sums = np.add.reduceat(h, starts)
+    counts = np.add.reduceat(nz.astype(np.int64), starts)
+    means = sums / np.maximum(counts, 1)
+    return np.where(nz, np.repeat(means, sizes), 0)
 
 
 def calibrate(graph, calib_nhwc: list, batch_size=64, progress=False) -> RangeObserver:
