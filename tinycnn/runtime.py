@@ -16,6 +16,7 @@ from tinycnn.reference.float_ops import run_float
 
 LAYOUT_TO_NHWC = {"NCHW": (0, 2, 3, 1)}
 NHWC_TO_LAYOUT = {"NCHW": (0, 3, 1, 2)}
+MAX_PLANS = 4  # batch sizes whose plans a Model keeps
 
 
 def default_allocator(name, shape, dtype):
@@ -131,9 +132,15 @@ class Model:
         return ((y.astype(np.float32) - q.zero_point[0]) * q.scale[0]).astype(np.float32)
 
     def plan(self, batch: int) -> ExecutionPlan:
-        if batch not in self._plans:
-            self._plans = {batch: ExecutionPlan(self.graph, batch)}  # keep one plan
-        return self._plans[batch]
+        """The plan for ``batch``, built once. The last MAX_PLANS batch sizes keep theirs (a
+        360-sample eval in chunks of 256 uses two: 256 and 104), least recently used dropped."""
+        plan = self._plans.pop(batch, None)
+        if plan is None:
+            plan = ExecutionPlan(self.graph, batch)
+            while len(self._plans) >= MAX_PLANS:
+                self._plans.pop(next(iter(self._plans)))
+        self._plans[batch] = plan  # most recently used last
+        return plan
 
     # ---- public ----
     def run_quantized(self, inputs_q: list, batch_size: int = 256) -> list:
@@ -144,6 +151,12 @@ class Model:
             edges.check_exact(self.graph, name, i, x)
         if batch_size < 1:
             raise TinyCNNError(f"batch size must be >= 1, got {batch_size}")
+        if n <= batch_size:  # one chunk: no slicing, no concatenation
+            plan = self.plan(n)
+            for name, x in zip(self.graph.inputs, inputs_q):
+                np.copyto(plan.buffers[name], x)
+            plan.run()
+            return [plan.buffers[name].copy() for name in self.graph.outputs]
         outs = [[] for _ in self.graph.outputs]
         for start in range(0, n, batch_size):
             chunk = [x[start:start + batch_size] for x in inputs_q]

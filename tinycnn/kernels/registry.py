@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.ir import Op
-from tinycnn.kernels import conv, conv_gemm, elementwise, pool, resample
+from tinycnn.kernels import conv, conv_gemm, elementwise, lanes, pool, resample
 from tinycnn.opspec import TABLE, resolve, variant_of
 
 def as4d(a):
@@ -83,6 +83,10 @@ def bind_fully_connected(graph, node, ins, out, scratch):
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
     x2, b = x.reshape(x.shape[0], -1), _i32(b)
+    b_eff = None if getattr(scratch, "device", False) or w.dtype != np.int8 else conv_gemm.folded_bias(w, b, q[0])
+    if b_eff is not None:  # host: int32 lanes over output channels (kernels/lanes.py)
+        w_t, acc = np.ascontiguousarray(w.T), scratch(w.shape[0], np.int32, host_only=True)
+        return lambda: lanes.fully_connected_lanes(x2, w_t, b_eff, mult, shift, q, acc, out)
     return lambda: conv.fully_connected_s8(x2, w, b, mult, shift, q, out)
 
 

@@ -1,0 +1,203 @@
+"""tinycnn vs LiteRT (XNNPACK, its default delegate), LiteRT's reference kernels and the TFLite
+Micro interpreter on the same int8 .tflite files (MLPerf Tiny architectures + 224x224 MobileNets,
+benchmarks/models/make_bench_models.py), one thread, batch 1, all in one process.
+
+The engines are timed interleaved (round r runs every engine once, so machine load hits them
+alike); each timed sample is a loop long enough (>= ~2 ms) for the clock; medians per engine,
+ratios of medians. Before timing, tinycnn's outputs are checked bit-exact against TFLM (the
+reference tinycnn follows) on random int8 inputs; equality with XNNPACK is reported too.
+
+    .venv/bin/python benchmarks/bench_peers.py [--rounds 15] [--models DIR ...] [--profile] [--write]
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import tinycnn  # noqa: E402
+from tinycnn.oracles import tflm  # noqa: E402
+
+ORDER = ["resnet8", "ds_cnn", "mbv1_025_96", "fc_ae", "mbv2_224", "mbv1_224"]
+DIRS = [ROOT / "benchmarks" / "models", ROOT / ".bench-cache"]
+CHECK_INPUTS = 20
+
+
+def find_models(dirs):
+    found = {}
+    for d in dirs:
+        for p in sorted(Path(d).glob("*.tflite")):
+            found.setdefault(p.stem, p)
+    return sorted(found.items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else len(ORDER))
+
+
+def litert(path, reference=False):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    kind = OpResolverType.BUILTIN_REF if reference else OpResolverType.AUTO
+    it = Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=kind)
+    it.allocate_tensors()
+    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+
+    def run(x):
+        it.set_tensor(i_in, x)
+        it.invoke()
+        return it.get_tensor(i_out)
+    return run
+
+
+def tflm_runner(path):
+    data = tflm._read(path)
+    it = tflm._make(data, tflm._model_info(data), False, None)
+
+    def run(x):
+        it.set_input(x, 0)
+        it.invoke()
+        return it.get_output(0)
+    return run
+
+
+def engines(path, m):
+    return {"xnnpack": litert(path), "litert_ref": litert(path, reference=True), "tflm": tflm_runner(path),
+            "tinycnn": lambda x: m.run_quantized([x])[0]}
+
+
+def check(eng, shape, rng):
+    """(tinycnn == TFLM on all inputs, tinycnn == XNNPACK on all inputs)."""
+    exact_tflm = exact_xnn = True
+    for k in range(CHECK_INPUTS):
+        x = rng.integers(-128, 128, shape, dtype=np.int8)
+        if k == 0:
+            x[...] = 127  # saturating edge inputs
+        elif k == 1:
+            x[...] = -128
+        y = eng["tinycnn"](x).reshape(-1)
+        exact_tflm &= np.array_equal(y, eng["tflm"](x).reshape(-1))
+        exact_xnn &= np.array_equal(y, eng["xnnpack"](x).reshape(-1))
+    return bool(exact_tflm), bool(exact_xnn)
+
+
+def interleaved(fns, x, rounds):
+    """Median seconds per call of each fn; fns timed round-robin, each sample a >= 2 ms loop."""
+    inner = {}
+    for k, fn in fns.items():
+        fn(x)
+        t0 = time.perf_counter()
+        fn(x)
+        inner[k] = max(1, int(2e-3 / max(time.perf_counter() - t0, 1e-7)))
+    times = defaultdict(list)
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            n = inner[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn(x)
+            times[k].append((time.perf_counter() - t0) / n)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def profile(m, x, repeats=30):
+    """Per-node median µs of tinycnn's bound kernel calls (batch 1), printed largest first."""
+    plan = m.plan(1)
+    np.copyto(plan.buffers[m.graph.inputs[0]], x)
+    t = np.zeros((repeats, len(plan.calls)))
+    for r in range(repeats):
+        for j, call in enumerate(plan.calls):
+            t0 = time.perf_counter()
+            call()
+            t[r, j] = time.perf_counter() - t0
+    med = np.median(t, 0) * 1e6
+    rows = []
+    for node, us in zip(m.graph.nodes, med):
+        shp = "x".join(str(s) for s in m.graph.tensors[node.outputs[0]].concrete_shape(1)[1:])
+        ws = [m.graph.tensors[i].data.shape for i in node.inputs[1:2] if i and m.graph.tensors[i].is_const]
+        rows.append((us, node.op.value, shp, "x".join(map(str, ws[0])) if ws else "", node.name))
+    total = med.sum()
+    print(f"  profile: {len(rows)} nodes, sum of node medians {total:.0f} µs")
+    for us, op, shp, w, name in sorted(rows, reverse=True)[:12]:
+        print(f"    {us:8.1f} µs {100 * us / total:5.1f}%  {op:18s} out {shp:12s} w {w:14s} {name[:40]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--models", nargs="*", default=[str(d) for d in DIRS], help="directories with .tflite files")
+    ap.add_argument("--only", nargs="*", help="model names (file stems)")
+    ap.add_argument("--profile", action="store_true", help="print tinycnn's per-node timings")
+    ap.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, path in find_models(args.models):
+        if args.only and name not in args.only:
+            continue
+        with tempfile.TemporaryDirectory() as d:
+            m = tinycnn.load(tinycnn.convert(path, output=Path(d) / "m.tcnn"))
+        eng = engines(path, m)
+        shape = tuple(m.graph.tensors[m.graph.inputs[0]].concrete_shape(1))
+        ex_tflm, ex_xnn = check(eng, shape, rng)
+        x = rng.integers(-128, 128, shape, dtype=np.int8)
+        if name.endswith("_224"):  # TFLM / reference kernels take ~1 s per call here: time them less
+            slow = interleaved({k: eng[k] for k in ("tflm", "litert_ref")}, x, 3)
+            fast = interleaved({k: eng[k] for k in ("xnnpack", "tinycnn")}, x, args.rounds)
+            t = {**slow, **fast}
+        else:
+            t = interleaved(eng, x, args.rounds)
+        row = dict(model=name, exact_tflm=ex_tflm, exact_xnn=ex_xnn, **{k: v * 1e3 for k, v in t.items()})
+        rows.append(row)
+        print(f"{name:12s} tinycnn {row['tinycnn']:8.3f} ms  xnnpack {row['xnnpack']:8.3f} ms  "
+              f"ratio {row['tinycnn'] / row['xnnpack']:5.2f}x  tflm {row['tflm']:8.3f} ms  "
+              f"ref {row['litert_ref']:8.3f} ms  exact(TFLM) {ex_tflm}  ==XNNPACK {ex_xnn}", flush=True)
+        if args.profile:
+            profile(m, x)
+    write_table(rows, args)
+
+
+def geomean(v):
+    return float(np.exp(np.mean(np.log(v))))
+
+
+def write_table(rows, args):
+    import ai_edge_litert
+    import numba
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    vnni = "TINYCNN_NO_VNNI=1, " if os.environ.get("TINYCNN_NO_VNNI") else ""
+    lines = [f"### Peers: tinycnn vs LiteRT XNNPACK / LiteRT reference / TFLite Micro ({now})", "",
+             f"Command: `{vnni}.venv/bin/python benchmarks/bench_peers.py --rounds {args.rounds}`  ",
+             f"Machine: {cpu}, {os.cpu_count()} cores (shared), one thread, batch 1; interleaved rounds, "
+             f"medians; ai-edge-litert {ai_edge_litert.__version__ if hasattr(ai_edge_litert, '__version__') else '?'}, "
+             f"numba {numba.__version__}, numpy {np.__version__}.", "",
+             "| model | tinycnn ms | XNNPACK ms | tinycnn / XNNPACK | LiteRT ref ms | TFLM ms | TFLM / tinycnn "
+             "| bit-exact vs TFLM | == XNNPACK |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['tinycnn']:.3f} | {r['xnnpack']:.3f} | {r['tinycnn'] / r['xnnpack']:.2f}x "
+                     f"| {r['litert_ref']:.3f} | {r['tflm']:.3f} | {r['tflm'] / r['tinycnn']:.1f}x "
+                     f"| {'yes' if r['exact_tflm'] else 'NO'} | {'yes' if r['exact_xnn'] else 'no'} |")
+    if rows:
+        g = geomean([r["tinycnn"] / r["xnnpack"] for r in rows])
+        lines += ["", f"Geomean tinycnn / XNNPACK over {len(rows)} models: **{g:.2f}x**; "
+                  f"max {max(r['tinycnn'] / r['xnnpack'] for r in rows):.2f}x; geomean TFLM / tinycnn "
+                  f"{geomean([r['tflm'] / r['tinycnn'] for r in rows]):.1f}x."]
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    if args.write:
+        with open(ROOT / "benchmarks" / "RESULTS.md", "a") as f:
+            f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

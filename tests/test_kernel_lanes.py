@@ -1,0 +1,63 @@
+"""The int32-lane host kernels (tinycnn/kernels/lanes.py) equal the NumPy integer reference
+exactly at the edges: saturated inputs, zero points at both limits, extreme weights, biases and
+accumulators near the int32 range; and a Model keeps its plans for the batch sizes in use."""
+import numpy as np
+import pytest
+from test_kernels import check, qp, single_op_graph, weights_qp
+
+from tinycnn.ir import Op, QuantParams
+from tinycnn.reference.int_ops import run_int
+from tinycnn.runtime import Model
+
+RNG = np.random.default_rng(7)
+
+
+def fc_graph(cin, cout, wt, bias, in_zp, out_q=None):
+    return single_op_graph(Op.FULLY_CONNECTED, [(cin,)], (cout,), {},
+                           [(wt, "int8", weights_qp(cout, 0)), (bias, "int32", None)],
+                           out_q=out_q, in_qs=[qp(0.05, in_zp)])
+
+
+@pytest.mark.parametrize("in_zp", [-128, 127, 0])
+@pytest.mark.parametrize("w_fill", [127, -127, None])
+def test_fully_connected_lanes_edges(in_zp, w_fill):
+    cin, cout = 640, 24
+    wt = (np.full((cout, cin), w_fill, np.int8) if w_fill is not None
+          else RNG.choice(np.array([-128, -127, 127, 0], np.int8), (cout, cin)))
+    bias = RNG.integers(-(2 ** 20), 2 ** 20, cout).astype(np.int32)
+    bias[0], bias[1] = 2 ** 30, -(2 ** 30)  # |acc| up to ~2**30 + 640 * 255 * 128
+    g = fc_graph(cin, cout, wt, bias, in_zp)
+    check(g, batch=4)
+    # all-saturated inputs: the largest |accumulator| this layer can reach
+    for v in (127, -128):
+        x = np.full((2, cin), v, np.int8)
+        np.testing.assert_array_equal(Model(g).run_quantized([x])[0], run_int(g, [x])[0])
+
+
+def test_fully_connected_lanes_output_saturates_both_ways():
+    cin, cout = 64, 16
+    wt = RNG.integers(-127, 128, (cout, cin), dtype=np.int8)
+    bias = np.where(np.arange(cout) % 2 == 0, 2 ** 28, -(2 ** 28)).astype(np.int32)
+    g = fc_graph(cin, cout, wt, bias, 3, out_q=QuantParams(np.float32(1e-3), np.int32(5)))
+    got = check(g, batch=3)
+    assert (got == 127).any() and (got == -128).any()
+
+
+def test_plans_kept_for_the_batch_sizes_in_use(monkeypatch):
+    """A 360-sample run in chunks of 256 plans twice (256 and 104), then never again."""
+    import tinycnn.runtime as rt
+    wt = RNG.integers(-127, 128, (8, 16), dtype=np.int8)
+    g = fc_graph(16, 8, wt, RNG.integers(-99, 99, 8).astype(np.int32), -3)
+    made = []
+    real = rt.ExecutionPlan
+    monkeypatch.setattr(rt, "ExecutionPlan", lambda graph, batch: made.append(batch) or real(graph, batch))
+    m = Model(g)
+    x = RNG.integers(-128, 128, (360, 16), dtype=np.int8)
+    want = run_int(g, [x])[0]
+    for _ in range(3):
+        np.testing.assert_array_equal(m.run_quantized([x], batch_size=256)[0], want)
+    np.testing.assert_array_equal(m.run_quantized([x[:1]])[0], want[:1])
+    assert made == [256, 104, 1]
+    for b in range(2, 2 + rt.MAX_PLANS):  # least recently used plans are dropped beyond MAX_PLANS
+        m.run_quantized([x[:b]])
+    assert len(m._plans) == rt.MAX_PLANS and 256 not in m._plans
