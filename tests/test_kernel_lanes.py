@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from test_kernels import check, qp, single_op_graph, weights_qp
 
+from tinycnn.fixedpoint import np_multiply_by_quantized_multiplier
 from tinycnn.ir import Op, QuantParams
+from tinycnn.kernels import lanes
 from tinycnn.reference.int_ops import run_int
 from tinycnn.runtime import Model
 
@@ -61,3 +63,45 @@ def test_plans_kept_for_the_batch_sizes_in_use(monkeypatch):
     for b in range(2, 2 + rt.MAX_PLANS):  # least recently used plans are dropped beyond MAX_PLANS
         m.run_quantized([x[:b]])
     assert len(m._plans) == rt.MAX_PLANS and 256 not in m._plans
+
+
+def test_requantize_lanes_equals_the_fixed_point_definition_at_the_limits():
+    cols = 12
+    mult = np.array([0, 1 << 30, (1 << 31) - 1] + list(RNG.integers(1 << 30, 1 << 31, cols - 3)), np.int32)
+    shift = np.array([0, -1, -31, 0, -31, -1] + list(-RNG.integers(0, 32, cols - 6)), np.int32)
+    bias = RNG.integers(-1000, 1000, cols).astype(np.int32)
+    acc = RNG.integers(-(2 ** 31) + 1000, 2 ** 31 - 1000, (64, cols)).astype(np.int32)
+    b64 = bias.astype(np.int64)  # acc and acc + bias both int32; acc + bias at both limits, and 0
+    acc[0], acc[1], acc[2] = (np.where(b64 >= 0, 2 ** 31 - 1 - b64, 2 ** 31 - 1),
+                              np.where(b64 <= 0, -(2 ** 31) - b64, -(2 ** 31)), -bias)
+    acc[3:8] = np.array([[1], [-1], [1 << 30], [-(1 << 30)], [3]]) - bias  # rounding ties near 0
+    rshift, rmask = lanes.requant_args(mult, shift)
+    want = np_multiply_by_quantized_multiplier(acc.astype(np.int64) + bias, mult, shift)
+    for out_dtype, quant in ((np.int32, [0, 0, -(2 ** 31), 2 ** 31 - 1]), (np.int8, [0, 5, -128, 127])):
+        out = np.zeros(acc.shape, out_dtype)
+        lanes.requantize_lanes(acc, bias, mult, rshift, rmask, np.array(quant, np.int64), out)
+        np.testing.assert_array_equal(out, np.clip(want + quant[1], quant[2], quant[3]))
+    for f32 in (False, True):  # the float32 GEMM's accumulators (exact integers < 2**24)
+        small = (acc % (1 << 23)).astype(np.float32 if f32 else np.int32)
+        out = np.zeros(acc.shape, np.int32)
+        lanes.requantize_lanes(small, bias, mult, rshift, rmask, np.array([0, 0, -(2 ** 31), 2 ** 31 - 1]), out)
+        np.testing.assert_array_equal(out, np_multiply_by_quantized_multiplier(
+            small.astype(np.int64) + bias, mult, shift))
+    assert lanes.requant_args(mult, np.where(np.arange(cols) == 3, 1, shift)) is None  # left shift: general path
+
+
+@pytest.mark.parametrize("in_zp", [-128, 127])
+def test_depthwise_lanes_edges(in_zp):
+    h, w, c = 7, 9, 24
+    wt = RNG.choice(np.array([-128, -127, 127], np.int8), (3, 3, c))
+    bias = RNG.integers(-(2 ** 24), 2 ** 24, c).astype(np.int32)
+    for stride, pads in ((1, [1, 1, 1, 1]), (2, [0, 0, 1, 1])):
+        oh, ow = (h + pads[0] + pads[2] - 3) // stride + 1, (w + pads[1] + pads[3] - 3) // stride + 1
+        g = single_op_graph(Op.DEPTHWISE_CONV_2D, [(h, w, c)], (oh, ow, c),
+                            {"stride": [stride, stride], "dilation": [1, 1], "pad": pads, "depth_multiplier": 1,
+                             "clamp": None},
+                            [(wt, "int8", weights_qp(c, 2)), (bias, "int32", None)], in_qs=[qp(0.05, in_zp)])
+        check(g, batch=3)
+        for v in (127, -128):
+            x = np.full((1, h, w, c), v, np.int8)
+            np.testing.assert_array_equal(Model(g).run_quantized([x])[0], run_int(g, [x])[0])

@@ -42,3 +42,76 @@ def fully_connected_lanes(x, w_t, bias_eff, mult, shift, quant, acc, out):
                 v = quant[3]
             out[n, oc] = v
 
+
+
+@njit
+def requantize_lanes(acc, bias, mult, rshift, rmask, quant, out2d):
+    """out2d[i, oc] = clamp(MultiplyByQuantizedMultiplier(acc[i, oc] + bias[oc]) + output_offset),
+    branch-free so it vectorizes (8 lanes): the int32 x int32 -> int64 high multiply, TFLite's
+    rounding nudge, truncating division by 2**31, then the rounding right shift in int32 lanes.
+    Valid only for shifts <= 0 (rshift = -shift, rmask = (1 << rshift) - 1), multipliers >= 0 (so
+    SaturatingRoundingDoublingHighMul's INT32_MIN * INT32_MIN case cannot occur) and acc + bias
+    known to fit int32 (``requant_args`` checks all three at plan time). acc: int32 or float32
+    holding integers exactly (the float32 GEMM path)."""
+    rows, cols = acc.shape
+    oo, lo, hi = np.int32(quant[1]), np.int32(quant[2]), np.int32(quant[3])
+    for i in range(rows):
+        for oc in range(cols):
+            a = np.int32(np.int32(acc[i, oc]) + bias[oc])
+            ab = np.int64(a) * np.int64(mult[oc])
+            t = ab + (np.int64(1 << 30) if ab >= 0 else np.int64(1 - (1 << 30)))
+            h = np.int32((t + ((t >> 63) & np.int64(0x7FFFFFFF))) >> 31)
+            msk = rmask[oc]
+            thr = (msk >> 1) - (h >> 31)
+            v = np.int32((h >> rshift[oc]) + ((h & msk) > thr)) + oo
+            v = lo if v < lo else v
+            out2d[i, oc] = hi if v > hi else v
+
+
+def acc_bound_ok(w, bias, input_offset) -> bool:
+    """True when every accumulator bias + sum((x + input_offset) * w) of a layer fits int32 for
+    any int8 input x (|x + off| <= 128 + |off|): then int32 lanes compute it exactly."""
+    w64 = np.abs(w.reshape(w.shape[0], -1).astype(np.int64))
+    bound = np.abs(bias.astype(np.int64)) + (128 + abs(int(input_offset))) * w64.sum(1)
+    return bool(np.all(bound < 2 ** 31))
+
+
+def requant_args(mult, shift):
+    """(rshift, rmask) for requantize_lanes, or None where it does not apply (a left shift, i.e.
+    a multiplier > 1, or a negative multiplier): the general kernel is used then."""
+    mult, shift = np.asarray(mult), np.asarray(shift)
+    if np.any(shift > 0) or np.any(shift < -31) or np.any(mult < 0):
+        return None
+    rshift = (-shift).astype(np.int32)
+    return rshift, ((np.int64(1) << rshift) - 1).astype(np.int32)
+
+
+@njit
+def depthwise_lanes(x, w, bias, mult, rshift, rmask, geom, quant, acc, out):
+    """Depth multiplier 1 depthwise conv (as conv.depthwise_conv_2d_s8: one output row of int32
+    accumulators acc [OW, C], innermost loop over contiguous channels) with the multiply-add
+    truncated to int32 so it vectorizes in int32 lanes, and requantize_lanes per output row."""
+    n_batch, in_h, in_w, in_c = x.shape
+    kh, kw, cout = w.shape
+    _, out_h, out_w, _ = out.shape
+    sh, sw, dh, dw, pt, pl = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
+    in_off = np.int32(quant[0])
+    for n in range(n_batch):
+        for oy in range(out_h):
+            acc[:, :] = 0
+            for ky in range(kh):
+                iy = oy * sh - pt + ky * dh
+                if iy < 0 or iy >= in_h:
+                    continue
+                xrow = x[n, iy]
+                for kx in range(kw):
+                    wv = w[ky, kx]
+                    for ox in range(out_w):
+                        ix = ox * sw - pl + kx * dw
+                        if ix < 0 or ix >= in_w:
+                            continue
+                        xp = xrow[ix]
+                        a = acc[ox]
+                        for c in range(cout):
+                            a[c] = np.int32(a[c] + (np.int32(xp[c]) + in_off) * np.int32(wv[c]))
+            requantize_lanes(acc, bias, mult, rshift, rmask, quant, out[n, oy])
