@@ -105,3 +105,15 @@ def test_depthwise_lanes_edges(in_zp):
         for v in (127, -128):
             x = np.full((1, h, w, c), v, np.int8)
             np.testing.assert_array_equal(Model(g).run_quantized([x])[0], run_int(g, [x])[0])
+
+
+def test_reshape_is_a_view_on_host_plans_and_a_copy_in_device_arenas():
+    from tinycnn.runtime import ExecutionPlan
+    g = single_op_graph(Op.RESHAPE, [(4, 6)], (24,), {"shape": [-1, 24]})
+    g.tensors["out"].quant = g.tensors["in0"].quant
+    x = RNG.integers(-128, 128, (3, 4, 6), dtype=np.int8)
+    np.testing.assert_array_equal(Model(g).run_quantized([x])[0], run_int(g, [x])[0])
+    host = ExecutionPlan(g, 3)
+    assert host.calls == [] and np.shares_memory(host.buffers["out"], host.buffers["in0"])
+    arena = ExecutionPlan(g, 3, allocate=lambda name, shape, dtype: np.zeros(shape, dtype))
+    assert len(arena.calls) == 1 and not np.shares_memory(arena.buffers["out"], arena.buffers["in0"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from tinycnn import edges
 from tinycnn.errors import TinyCNNError
-from tinycnn.ir import DTYPES, Graph
+from tinycnn.ir import DTYPES, Graph, Op
 from tinycnn.kernels.registry import bind
 from tinycnn.reference.float_ops import run_float
 
@@ -34,15 +34,23 @@ class ExecutionPlan:
         for name in graph.inputs:
             t = graph.tensors[name]
             self.buffers[name] = allocate(name, t.concrete_shape(batch), DTYPES[t.dtype])
-        self.calls = []
+        self.calls, self.call_nodes = [], []  # call_nodes[k]: the node calls[k] runs (profiling)
         for node in graph.nodes:
             t_out = graph.tensors[node.outputs[0]]
-            out = allocate(node.outputs[0], t_out.concrete_shape(batch), DTYPES[t_out.dtype])
-            self.buffers[node.outputs[0]] = out
             ins = [graph.tensors[i].data if graph.tensors[i].is_const else self.buffers[i]
                    for i in node.inputs if i]
+            shape = t_out.concrete_shape(batch)
+            if node.op == Op.RESHAPE and allocate is default_allocator and ins[0].flags.c_contiguous \
+                    and ins[0].dtype == DTYPES[t_out.dtype]:
+                # host plans never reuse a buffer, so a RESHAPE output can be a view of its input:
+                # no copy and no call (a device arena plan keeps the copy: buffers are reused there)
+                self.buffers[node.outputs[0]] = ins[0].reshape(shape)
+                continue
+            out = allocate(node.outputs[0], shape, DTYPES[t_out.dtype])
+            self.buffers[node.outputs[0]] = out
             try:
                 self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
+                self.call_nodes.append(node)
             except (KeyError, ValueError, TypeError, IndexError) as exc:
                 raise TinyCNNError(f"node '{node.name}' ({node.op.value}): cannot prepare its kernel: "
                                    f"{type(exc).__name__}: {exc}") from exc
