@@ -61,8 +61,8 @@ test: $(STAMP) $(REF_STAMP) firmware-tools $(MPY_STAMP)
 	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(CURDIR)/$(VENV)/numba-boundscheck-cache $(BIN)/python -m pytest $(BOUNDSCHECK_TESTS) -p no:cacheprovider
 
 # interpreted-kernel tests (the other kernel files' tests take > 8 min interpreted: not yet included)
-KERNEL_TESTS := tests/test_kernels.py tests/test_validate_limits.py
-BOUNDSCHECK_TESTS := tests/test_kernels.py tests/test_int16x8.py tests/test_binary_kernels.py tests/test_tflite_ops.py
+KERNEL_TESTS := tests/test_kernels.py tests/test_validate_limits.py tests/test_kernel_lanes.py
+BOUNDSCHECK_TESTS := tests/test_kernels.py tests/test_kernel_lanes.py tests/test_int16x8.py tests/test_binary_kernels.py tests/test_tflite_ops.py
 
 # long fuzz campaign over crafted blobs (docs/fuzzing.md); N cases
 fuzz: fuzz-blobs fuzz-importers
@@ -75,7 +75,17 @@ FUZZ_SECONDS ?= 900
 fuzz-importers: $(STAMP)
 	$(BIN)/python -m tests.fuzz_importers.runner --seconds $(FUZZ_SECONDS)
 
-bench: $(STAMP)
+# peers benchmark: the 224x224 MobileNets (> 2 MB, not committed) are generated with TensorFlow
+# in a side venv (TF_VENV=/path/to/an/existing/tf/venv to reuse one)
+TF_VENV     ?= .venv-tf
+BENCH_CACHE := .bench-cache
+$(BENCH_CACHE)/mbv1_224.tflite: benchmarks/models/make_bench_models.py
+	[ -x $(TF_VENV)/bin/python ] || { $(PYTHON) -m venv $(TF_VENV) && \
+	  $(TF_VENV)/bin/pip install --quiet tensorflow-cpu==2.21.0 tf_keras==2.21.0; }
+	$(TF_VENV)/bin/python benchmarks/models/make_bench_models.py --out $(BENCH_CACHE) --only mbv2_224 mbv1_224
+
+bench: $(STAMP) $(BENCH_CACHE)/mbv1_224.tflite
+	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_runtime.py
 	$(BIN)/python benchmarks/bench_binary.py
 

@@ -10,12 +10,13 @@ import numpy as np
 
 from tinycnn import edges
 from tinycnn.errors import TinyCNNError
-from tinycnn.ir import DTYPES, Graph
+from tinycnn.ir import DTYPES, Graph, Op
 from tinycnn.kernels.registry import bind
 from tinycnn.reference.float_ops import run_float
 
 LAYOUT_TO_NHWC = {"NCHW": (0, 2, 3, 1)}
 NHWC_TO_LAYOUT = {"NCHW": (0, 3, 1, 2)}
+MAX_PLANS = 4  # batch sizes whose plans a Model keeps
 
 
 def default_allocator(name, shape, dtype):
@@ -33,15 +34,23 @@ class ExecutionPlan:
         for name in graph.inputs:
             t = graph.tensors[name]
             self.buffers[name] = allocate(name, t.concrete_shape(batch), DTYPES[t.dtype])
-        self.calls = []
+        self.calls, self.call_nodes = [], []  # call_nodes[k]: the node calls[k] runs (profiling)
         for node in graph.nodes:
             t_out = graph.tensors[node.outputs[0]]
-            out = allocate(node.outputs[0], t_out.concrete_shape(batch), DTYPES[t_out.dtype])
-            self.buffers[node.outputs[0]] = out
             ins = [graph.tensors[i].data if graph.tensors[i].is_const else self.buffers[i]
                    for i in node.inputs if i]
+            shape = t_out.concrete_shape(batch)
+            if node.op == Op.RESHAPE and allocate is default_allocator and ins[0].flags.c_contiguous \
+                    and ins[0].dtype == DTYPES[t_out.dtype]:
+                # host plans never reuse a buffer, so a RESHAPE output can be a view of its input:
+                # no copy and no call (a device arena plan keeps the copy: buffers are reused there)
+                self.buffers[node.outputs[0]] = ins[0].reshape(shape)
+                continue
+            out = allocate(node.outputs[0], shape, DTYPES[t_out.dtype])
+            self.buffers[node.outputs[0]] = out
             try:
                 self.calls.append(bind(graph, node, ins, out, self._scratch(node, allocate)))
+                self.call_nodes.append(node)
             except (KeyError, ValueError, TypeError, IndexError) as exc:
                 raise TinyCNNError(f"node '{node.name}' ({node.op.value}): cannot prepare its kernel: "
                                    f"{type(exc).__name__}: {exc}") from exc
@@ -131,9 +140,15 @@ class Model:
         return ((y.astype(np.float32) - q.zero_point[0]) * q.scale[0]).astype(np.float32)
 
     def plan(self, batch: int) -> ExecutionPlan:
-        if batch not in self._plans:
-            self._plans = {batch: ExecutionPlan(self.graph, batch)}  # keep one plan
-        return self._plans[batch]
+        """The plan for ``batch``, built once. The last MAX_PLANS batch sizes keep theirs (a
+        360-sample eval in chunks of 256 uses two: 256 and 104), least recently used dropped."""
+        plan = self._plans.pop(batch, None)
+        if plan is None:
+            plan = ExecutionPlan(self.graph, batch)
+            while len(self._plans) >= MAX_PLANS:
+                self._plans.pop(next(iter(self._plans)))
+        self._plans[batch] = plan  # most recently used last
+        return plan
 
     # ---- public ----
     def run_quantized(self, inputs_q: list, batch_size: int = 256) -> list:
@@ -144,6 +159,12 @@ class Model:
             edges.check_exact(self.graph, name, i, x)
         if batch_size < 1:
             raise TinyCNNError(f"batch size must be >= 1, got {batch_size}")
+        if n <= batch_size:  # one chunk: no slicing, no concatenation
+            plan = self.plan(n)
+            for name, x in zip(self.graph.inputs, inputs_q):
+                np.copyto(plan.buffers[name], x)
+            plan.run()
+            return [plan.buffers[name].copy() for name in self.graph.outputs]
         outs = [[] for _ in self.graph.outputs]
         for start in range(0, n, batch_size):
             chunk = [x[start:start + batch_size] for x in inputs_q]

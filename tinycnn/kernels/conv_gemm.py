@@ -19,6 +19,7 @@ import numpy as np
 
 from tinycnn.fixedpoint import multiply_by_quantized_multiplier as mbqm
 from tinycnn.jit import njit
+from tinycnn.kernels import lanes
 
 K_MAX = 1024
 
@@ -101,6 +102,16 @@ def folded_bias(w, bias, input_offset):
     return b.astype(np.int32)
 
 
+def requant_fn(w, bias, quant, mult, shift, b_eff, general):
+    """acc [rows, Cout] -> out2d: the branch-free vectorized requantization where it is exact
+    (lanes.requant_args / acc_bound_ok), else ``general`` (requantize_f32 / requantize_i32)."""
+    args = lanes.requant_args(mult, shift)
+    if args is not None and lanes.acc_bound_ok(w, bias, quant[0]):
+        rshift, rmask = args
+        return lambda acc, out2d: lanes.requantize_lanes(acc, b_eff, mult, rshift, rmask, quant, out2d)
+    return lambda acc, out2d: general(acc, b_eff, mult, shift, quant, out2d)
+
+
 def make_gemm_conv(x, w, bias, mult, shift, attrs, quant, out, host_scratch):
     """Bind a CONV_2D (groups = 1) to the exact GEMM path; returns a zero-argument callable,
     or None when the path does not apply (then the direct kernel is used)."""
@@ -130,15 +141,18 @@ def make_gemm_conv(x, w, bias, mult, shift, attrs, quant, out, host_scratch):
     # exact while every partial sum stays below 2**24: 128 * max|w| per product
     k_chunk = max(1, min(K_MAX, (1 << 24) // (128 * max(1, int(np.abs(w.astype(np.int64)).max())))))
     if k_len <= k_chunk:
+        requant = requant_fn(w, bias, quant, mult, shift, b_eff, requantize_f32)
+
         def run():
             fill()
             np.matmul(col, w_t, out=acc)
-            requantize_f32(acc, b_eff, mult, shift, quant, out2d)
+            requant(acc, out2d)
         return run
     acc_i32 = host_scratch((rows, cout), np.int32)
     chunks = [(k0, min(k0 + k_chunk, k_len)) for k0 in range(0, k_len, k_chunk)]
     col_chunks = [np.ascontiguousarray(col[:, a:b]) for a, b in chunks]  # buffers, refilled per run
     w_chunks = [np.ascontiguousarray(w_t[a:b]) for a, b in chunks]
+    requant = requant_fn(w, bias, quant, mult, shift, b_eff, requantize_i32)
 
     def run_chunked():
         fill()
@@ -147,7 +161,7 @@ def make_gemm_conv(x, w, bias, mult, shift, attrs, quant, out, host_scratch):
             np.copyto(cc, col[:, a:b])
             np.matmul(cc, wc, out=acc)
             accumulate_f32(acc, acc_i32)
-        requantize_i32(acc_i32, b_eff, mult, shift, quant, out2d)
+        requant(acc_i32, out2d)
     return run_chunked
 
 
@@ -179,9 +193,10 @@ def _make_vnni_conv(x, w, bias, mult, shift, attrs, quant, out, host_scratch):
         pad_u8 = int(-quant[0]) + 128
         fill = lambda: vnni.im2col_u8(x, kh, kw, geom, pad_u8, col)  # noqa: E731
     data = packed.data
+    requant = requant_fn(w, bias, quant, mult, shift, b_eff, requantize_i32)
 
     def run():
         fill()
         vnni.gemm_u8s8_raw(col, data, k_len, cout, acc)
-        requantize_i32(acc, b_eff, mult, shift, quant, out2d)
+        requant(acc, out2d)
     return run

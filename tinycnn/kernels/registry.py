@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycnn.ir import Op
-from tinycnn.kernels import conv, conv_gemm, elementwise, pool, resample
+from tinycnn.kernels import conv, conv_gemm, elementwise, lanes, pool, resample
 from tinycnn.opspec import TABLE, resolve, variant_of
 
 def as4d(a):
@@ -74,6 +74,10 @@ def bind_depthwise(graph, node, ins, out, scratch):
                     np.int64)
     # one output row of int32 accumulators (host scratch: CMSIS-NN's 3x3 depthwise needs none)
     acc = scratch((out.shape[2], w.shape[2]), np.int32, host_only=True)
+    rq = lanes.requant_args(mult, shift)
+    if not getattr(scratch, "device", False) and geom[6] == 1 and rq is not None and w.dtype == np.int8 \
+            and lanes.acc_bound_ok(np.moveaxis(w, -1, 0), b, q[0]):  # host: int32 lanes
+        return lambda: lanes.depthwise_lanes(x, w, b, mult, *rq, geom, q, acc, out)
     kernel = conv.depthwise_conv_2d_s8 if geom[6] == 1 else conv.depthwise_conv_2d_mult_s8
     return lambda: kernel(x, w, b, mult, shift, geom, q, acc, out)
 
@@ -83,6 +87,11 @@ def bind_fully_connected(graph, node, ins, out, scratch):
     a, p = node.attrs, node.params
     mult, shift, q = _i32(p["output_multiplier"]), _i32(p["output_shift"]), _quant(a)
     x2, b = x.reshape(x.shape[0], -1), _i32(b)
+    host = not getattr(scratch, "device", False) and w.dtype == np.int8 and lanes.acc_bound_ok(w, b, q[0])
+    b_eff = conv_gemm.folded_bias(w, b, q[0]) if host else None
+    if b_eff is not None:  # host: int32 lanes over output channels (kernels/lanes.py)
+        w_t, acc = np.ascontiguousarray(w.T), scratch(w.shape[0], np.int32, host_only=True)
+        return lambda: lanes.fully_connected_lanes(x2, w_t, b_eff, mult, shift, q, acc, out)
     return lambda: conv.fully_connected_s8(x2, w, b, mult, shift, q, out)
 
 
