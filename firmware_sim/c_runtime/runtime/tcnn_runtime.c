@@ -598,6 +598,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
       else if (s16) err = tcnn_conv_s8_s16(&a);
       else if (w16) err = tcnn_conv_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (op_scratch(m, i)) err = tcnn_conv_s8_mve(&a, m->scratch);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_conv_s8_dsp(&a, m->scratch);
 #endif
@@ -606,6 +609,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     case TCNN_OP_DEPTHWISE_CONV_2D:
       if (s16) err = tcnn_depthwise_s8_s16(&a);
       else if (w16) err = tcnn_depthwise_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_mve(&a);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
 #endif
@@ -614,6 +620,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     case TCNN_OP_FULLY_CONNECTED:
       if (s16) err = tcnn_fc_s8_s16(&a);
       else if (w16) err = tcnn_fc_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (op_scratch(m, i)) err = tcnn_fc_s8_mve(&a);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);
 #endif
