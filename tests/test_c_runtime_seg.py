@@ -80,3 +80,39 @@ def test_seg_ops_have_their_attributes_in_the_device_record(op):
     spec = TABLE.get(op, "")
     names = {a.name for a in spec.attrs} | {p.name for p in spec.params}
     assert names <= fields, names - fields
+
+
+def test_mutated_seg_records_never_crash_the_c_runtime(tmp_path):
+    """Word mutants of the seg head's op records and tensor table (CRC recomputed), run by an
+    AddressSanitizer + UBSan build: each is refused by tcnn_init (exit 3) or runs cleanly (exit 0)."""
+    import random
+    import struct
+    import subprocess
+    import zlib
+    from tests.test_c_runtime import ROOT, RUNTIME
+    from tinycnn.blob import format as F
+    exe = tmp_path / "run_asan"
+    sources = [ROOT / "tests" / "c" / "run_model.c", RUNTIME / "tcnn_runtime.c", *sorted((RUNTIME / "kernels").glob("*.c"))]
+    subprocess.run(["gcc", "-std=c99", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                    "-I", str(RUNTIME), "-o", str(exe), *map(str, sources)], check=True)
+    raw0 = tinycnn.convert(DATA / "tflite" / "seg" / "seg_head.tflite", output=tmp_path / "seg.tcnn").read_bytes()
+    h = F.HEADER.unpack_from(raw0)
+    spans = [(h[6 + 2 * F.SECTIONS.index(s)], h[7 + 2 * F.SECTIONS.index(s)] * unit)
+             for s, unit in (("records", 1), ("tensors", F.TENSOR.size))]
+    rng = random.Random(1)
+    (tmp_path / "in.bin").write_bytes(bytes(rng.randrange(256) for _ in range(12 * 16 * 3)))
+    outcomes = {0: 0, 3: 0}
+    for _ in range(60):
+        raw = bytearray(raw0)
+        off, size = rng.choice(spans)
+        pos = off + 4 * rng.randrange(size // 4)
+        old = struct.unpack_from("<i", raw, pos)[0]
+        new = rng.choice([0, -1, 1, old + 1, old - 1, 2 * old, 1 << 30, -(1 << 31), rng.randrange(-99, 99)])
+        struct.pack_into("<I", raw, pos, new & 0xFFFFFFFF)
+        struct.pack_into("<I", raw, 12, zlib.crc32(raw[F.HEADER_SIZE:]) & 0xFFFFFFFF)
+        (tmp_path / "m.tcnn").write_bytes(bytes(raw))
+        r = subprocess.run([str(exe), str(tmp_path / "m.tcnn"), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
+                           capture_output=True, text=True, timeout=60, env={"ASAN_OPTIONS": "detect_leaks=0"})
+        assert r.returncode in outcomes, r.stderr[-2000:]
+        outcomes[r.returncode] += 1
+    assert outcomes[0] > 5 and outcomes[3] > 15, outcomes

@@ -6,7 +6,8 @@
  *   MACs per instruction), the weight vector loaded once for the four pixels; the input offset
  *   enters as input_offset * sum(w), the row sum taken by VADDVA in the same loop;
  * - fully connected: one input row against four weight rows, the same way;
- * - depthwise (depth multiplier 1): four channels per int32 vector, (x + input_offset) * w by VMUL + VADD;
+ * - depthwise (depth multiplier 1): sixteen (eight) channels per step, (x + input_offset) * w in int16
+ *   lanes by VMULLB / VMULLT into int32 accumulators;
  * - requantization of four outputs at once: VQSHL (saturating left shift), VQRDMULH (TFLite's
  *   SaturatingRoundingDoublingHighMul) and a rounding right shift VRSHL with the
  *   round-half-away-from-zero fixup of RoundingDivideByPOT; tails by VCTP predication.
@@ -37,23 +38,23 @@ static inline int32x4_t requant4(int32x4_t x, int32x4_t mult, int32x4_t shift, i
  * 16-byte steps unpredicated, the tail by VCTP. */
 static inline void dot4(const int8_t *c0, const int8_t *c1, const int8_t *c2, const int8_t *c3, const int8_t *w,
                         int32_t k, int32_t in_off, int32_t acc[4]) {
-  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ws = 0, i = 0;
-  for (; i + 16 <= k; i += 16) {
-    const int8x16_t wv = vldrbq_s8(w + i);
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ws = 0;
+  for (int32_t steps = k >> 4; steps > 0; steps--, w += 16, c0 += 16, c1 += 16, c2 += 16, c3 += 16) {
+    const int8x16_t wv = vldrbq_s8(w);
     ws = vaddvaq_s8(ws, wv);
-    a0 = vmladavaq_s8(a0, vldrbq_s8(c0 + i), wv);
-    a1 = vmladavaq_s8(a1, vldrbq_s8(c1 + i), wv);
-    a2 = vmladavaq_s8(a2, vldrbq_s8(c2 + i), wv);
-    a3 = vmladavaq_s8(a3, vldrbq_s8(c3 + i), wv);
+    a0 = vmladavaq_s8(a0, vldrbq_s8(c0), wv);
+    a1 = vmladavaq_s8(a1, vldrbq_s8(c1), wv);
+    a2 = vmladavaq_s8(a2, vldrbq_s8(c2), wv);
+    a3 = vmladavaq_s8(a3, vldrbq_s8(c3), wv);
   }
-  if (i < k) {
-    const mve_pred16_t p = vctp8q((uint32_t)(k - i));
-    const int8x16_t wv = vldrbq_z_s8(w + i, p);
+  if (k & 15) {
+    const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+    const int8x16_t wv = vldrbq_z_s8(w, p);
     ws = vaddvaq_s8(ws, wv);
-    a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0 + i, p), wv);
-    a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1 + i, p), wv);
-    a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2 + i, p), wv);
-    a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3 + i, p), wv);
+    a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0, p), wv);
+    a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1, p), wv);
+    a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2, p), wv);
+    a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3, p), wv);
   }
   const int32_t off = (int32_t)((uint32_t)in_off * (uint32_t)ws);
   acc[0] = tcnn_add32(a0, off); acc[1] = tcnn_add32(a1, off); acc[2] = tcnn_add32(a2, off); acc[3] = tcnn_add32(a3, off);
@@ -169,7 +170,15 @@ int tcnn_fc_s8_mve(const tcnn_op_args *a) {
   return 0;
 }
 
-int tcnn_depthwise_s8_mve(const tcnn_op_args *a) {
+/* the even (odd) lanes 0, 2, 4, 6 (1, 3, 5, 7) of eight int32 parameters from p, predicated */
+static inline int32x4_t half8(const int32_t *p, int odd, mve_pred16_t keep) {
+  return vldrwq_gather_shifted_offset_z_s32(p, vaddq_n_u32(vidupq_n_u32(0, 2), (uint32_t)odd), keep);
+}
+
+/* One group of eight channels (two: sixteen) of every output pixel, in int16 lanes: (x + input_offset)
+ * * w by VMULLB / VMULLT into int32 accumulators of the even and odd channels; the group's bias,
+ * multipliers and shifts loaded once; VMOVNB / VMOVNT put the requantized halves back in order. */
+static inline __attribute__((always_inline)) void dw_group(const tcnn_op_args *a, int32_t c, int two) {
   const int8_t *x = a->in[0], *w = a->in[1];
   const int32_t *bias = a->in[2], *mult = a->arr[0], *shift = a->arr[1];
   int8_t *out = a->out;
@@ -178,32 +187,61 @@ int tcnn_depthwise_s8_mve(const tcnn_op_args *a) {
   const int32_t sh = F(TCNN_DEPTHWISE_CONV_2D_STRIDE), sw = F(TCNN_DEPTHWISE_CONV_2D_STRIDE + 1);
   const int32_t dh = F(TCNN_DEPTHWISE_CONV_2D_DILATION), dw = F(TCNN_DEPTHWISE_CONV_2D_DILATION + 1);
   const int32_t pt = F(TCNN_DEPTHWISE_CONV_2D_PAD), pl = F(TCNN_DEPTHWISE_CONV_2D_PAD + 1);
-  const int32_t in_off = F(TCNN_DEPTHWISE_CONV_2D_INPUT_OFFSET), out_off = F(TCNN_DEPTHWISE_CONV_2D_OUTPUT_OFFSET);
+  const int16_t in_off = (int16_t)F(TCNN_DEPTHWISE_CONV_2D_INPUT_OFFSET);
+  const int32_t out_off = F(TCNN_DEPTHWISE_CONV_2D_OUTPUT_OFFSET);
   const int32_t lo = F(TCNN_DEPTHWISE_CONV_2D_ACT_MIN), hi = F(TCNN_DEPTHWISE_CONV_2D_ACT_MAX);
+  const size_t xstep = (size_t)dw * ch;
+  const int32_t left = ch - c;  /* >= 16 when two */
+  const mve_pred16_t p16 = vctp16q((uint32_t)left);
+  const mve_pred16_t pe = vctp32q((uint32_t)((left + 1) / 2)), po = vctp32q((uint32_t)(left / 2));
+  const int32x4_t zero = vdupq_n_s32(0);
+  const int32x4_t be0 = bias ? half8(bias + c, 0, pe) : zero, bo0 = bias ? half8(bias + c, 1, po) : zero;
+  const int32x4_t be1 = two && bias ? half8(bias + c + 8, 0, pe) : zero, bo1 = two && bias ? half8(bias + c + 8, 1, po) : zero;
   for (int32_t n = 0; n < os.n; n++)
     for (int32_t oy = 0; oy < os.h; oy++) {
       const int32_t y0 = oy * sh - pt;
+      const int32_t ky0 = y0 < 0 ? (-y0 + dh - 1) / dh : 0;
+      int32_t ky1 = (is.h - y0 + dh - 1) / dh;
+      if (ky1 > kh) ky1 = kh;
       for (int32_t ox = 0; ox < os.w; ox++) {
         const int32_t x0 = ox * sw - pl;
-        int8_t *op = out + IDX4(os, n, oy, ox, 0);
-        for (int32_t c = 0; c < ch; c += 4) {
-          const mve_pred16_t p = vctp32q((uint32_t)(ch - c));
-          int32x4_t acc = bias ? vldrwq_z_s32(bias + c, p) : vdupq_n_s32(0);
-          for (int32_t ky = 0; ky < kh; ky++) {
-            const int32_t iy = y0 + ky * dh;
-            if (iy < 0 || iy >= is.h) continue;
-            for (int32_t kx = 0; kx < kw; kx++) {
-              const int32_t ix = x0 + kx * dw;
-              if (ix < 0 || ix >= is.w) continue;
-              const int32x4_t xv = vaddq_n_s32(vldrbq_z_s32(x + IDX4(is, n, iy, ix, c), p), in_off);
-              acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_z_s32(w + ((size_t)ky * kw + kx) * ch + c, p)));
+        /* the taps inside the input: ky in [ky0, ky1), kx in [kx0, kx1) */
+        const int32_t kx0 = x0 < 0 ? (-x0 + dw - 1) / dw : 0;
+        int32_t kx1 = (is.w - x0 + dw - 1) / dw;
+        if (kx1 > kw) kx1 = kw;
+        int32x4_t ae0 = be0, ao0 = bo0, ae1 = be1, ao1 = bo1;
+        for (int32_t ky = ky0; ky < ky1; ky++) {
+          const int8_t *xp = x + IDX4(is, n, y0 + ky * dh, x0 + kx0 * dw, c), *wp = w + ((size_t)ky * kw + kx0) * ch + c;
+          for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += ch) {
+            const int16x8_t xv = vaddq_n_s16(left >= 8 ? vldrbq_s16(xp) : vldrbq_z_s16(xp, p16), in_off);
+            const int16x8_t wv = left >= 8 ? vldrbq_s16(wp) : vldrbq_z_s16(wp, p16);
+            ae0 = vaddq_s32(ae0, vmullbq_int_s16(xv, wv));
+            ao0 = vaddq_s32(ao0, vmulltq_int_s16(xv, wv));
+            if (two) {
+              const int16x8_t xv1 = vaddq_n_s16(vldrbq_s16(xp + 8), in_off), wv1 = vldrbq_s16(wp + 8);
+              ae1 = vaddq_s32(ae1, vmullbq_int_s16(xv1, wv1));
+              ao1 = vaddq_s32(ao1, vmulltq_int_s16(xv1, wv1));
             }
           }
-          acc = requant4(acc, vldrwq_z_s32(mult + c, p), vldrwq_z_s32(shift + c, p), out_off, lo, hi);
-          vstrbq_p_s32(op + c, acc, p);
+        }
+        int8_t *op = out + IDX4(os, n, oy, ox, c);
+        ae0 = requant4(ae0, half8(mult + c, 0, pe), half8(shift + c, 0, pe), out_off, lo, hi);
+        ao0 = requant4(ao0, half8(mult + c, 1, po), half8(shift + c, 1, po), out_off, lo, hi);
+        vstrbq_p_s16(op, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae0), ao0), p16);
+        if (two) {
+          ae1 = requant4(ae1, half8(mult + c + 8, 0, pe), half8(shift + c + 8, 0, pe), out_off, lo, hi);
+          ao1 = requant4(ao1, half8(mult + c + 8, 1, po), half8(shift + c + 8, 1, po), out_off, lo, hi);
+          vstrbq_s16(op + 8, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae1), ao1));
         }
       }
     }
+}
+
+int tcnn_depthwise_s8_mve(const tcnn_op_args *a) {
+  const int32_t ch = a->in_shape[1].c;
+  int32_t c = 0;
+  for (; c + 16 <= ch; c += 16) dw_group(a, c, 1);
+  for (; c < ch; c += 8) dw_group(a, c, 0);
   return 0;
 }
 #endif
