@@ -116,3 +116,15 @@ def test_mutated_seg_records_never_crash_the_c_runtime(tmp_path):
         assert r.returncode in outcomes, r.stderr[-2000:]
         outcomes[r.returncode] += 1
     assert outcomes[0] > 5 and outcomes[3] > 15, outcomes
+
+
+def test_every_integer_op_of_the_python_runtime_has_a_c_kernel():
+    """Every op with an integer (non-float32) spec has a dispatch case in the C runtime; the rest
+    (float-only ops: their int8 forms are LUTs) fall to tcnn_seg_prepare's refusal at init."""
+    import re
+    from tests.test_c_runtime import RUNTIME
+    from tinycnn.opspec import TABLE
+    src = (RUNTIME / "tcnn_runtime.c").read_text() + (RUNTIME / "kernels" / "tcnn_seg.c").read_text()
+    cases = set(re.findall(r"case TCNN_OP_(\w+):", src))
+    integer_ops = {op for op, variant in TABLE.specs if variant != "float32"}
+    assert SEG_OPS <= integer_ops and integer_ops <= cases, integer_ops - cases

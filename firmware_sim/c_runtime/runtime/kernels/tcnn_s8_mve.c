@@ -175,18 +175,19 @@ static inline int32x4_t half8(const int32_t *p, int odd, mve_pred16_t keep) {
   return vldrwq_gather_shifted_offset_z_s32(p, vaddq_n_u32(vidupq_n_u32(0, 2), (uint32_t)odd), keep);
 }
 
-/* One group of eight channels (two: sixteen) of every output pixel, in int16 lanes: (x + input_offset)
- * * w by VMULLB / VMULLT into int32 accumulators of the even and odd channels; the group's bias,
- * multipliers and shifts loaded once; VMOVNB / VMOVNT put the requantized halves back in order. */
-static inline __attribute__((always_inline)) void dw_group(const tcnn_op_args *a, int32_t c, int two) {
+/* One output pixel, one group of eight channels (two: sixteen), in int16 lanes: (x + input_offset) * w
+ * by VMULLB / VMULLT into int32 accumulators of the even and odd channels; VMOVNB / VMOVNT put the
+ * requantized halves back in order. Pixels in raster order, every channel of a pixel before the
+ * next pixel: the order firmware_sim's planner assumes when it lets the output overlap the input. */
+static inline __attribute__((always_inline)) void dw_group(const tcnn_op_args *a, int32_t n, int32_t oy, int32_t ox,
+                                                           int32_t c, int two) {
   const int8_t *x = a->in[0], *w = a->in[1];
   const int32_t *bias = a->in[2], *mult = a->arr[0], *shift = a->arr[1];
-  int8_t *out = a->out;
   const tcnn_shape4 is = a->in_shape[0], os = a->out_shape;
   const int32_t kh = a->in_shape[1].h, kw = a->in_shape[1].w, ch = a->in_shape[1].c;
-  const int32_t sh = F(TCNN_DEPTHWISE_CONV_2D_STRIDE), sw = F(TCNN_DEPTHWISE_CONV_2D_STRIDE + 1);
   const int32_t dh = F(TCNN_DEPTHWISE_CONV_2D_DILATION), dw = F(TCNN_DEPTHWISE_CONV_2D_DILATION + 1);
-  const int32_t pt = F(TCNN_DEPTHWISE_CONV_2D_PAD), pl = F(TCNN_DEPTHWISE_CONV_2D_PAD + 1);
+  const int32_t y0 = oy * F(TCNN_DEPTHWISE_CONV_2D_STRIDE) - F(TCNN_DEPTHWISE_CONV_2D_PAD);
+  const int32_t x0 = ox * F(TCNN_DEPTHWISE_CONV_2D_STRIDE + 1) - F(TCNN_DEPTHWISE_CONV_2D_PAD + 1);
   const int16_t in_off = (int16_t)F(TCNN_DEPTHWISE_CONV_2D_INPUT_OFFSET);
   const int32_t out_off = F(TCNN_DEPTHWISE_CONV_2D_OUTPUT_OFFSET);
   const int32_t lo = F(TCNN_DEPTHWISE_CONV_2D_ACT_MIN), hi = F(TCNN_DEPTHWISE_CONV_2D_ACT_MAX);
@@ -195,53 +196,48 @@ static inline __attribute__((always_inline)) void dw_group(const tcnn_op_args *a
   const mve_pred16_t p16 = vctp16q((uint32_t)left);
   const mve_pred16_t pe = vctp32q((uint32_t)((left + 1) / 2)), po = vctp32q((uint32_t)(left / 2));
   const int32x4_t zero = vdupq_n_s32(0);
-  const int32x4_t be0 = bias ? half8(bias + c, 0, pe) : zero, bo0 = bias ? half8(bias + c, 1, po) : zero;
-  const int32x4_t be1 = two && bias ? half8(bias + c + 8, 0, pe) : zero, bo1 = two && bias ? half8(bias + c + 8, 1, po) : zero;
-  for (int32_t n = 0; n < os.n; n++)
-    for (int32_t oy = 0; oy < os.h; oy++) {
-      const int32_t y0 = oy * sh - pt;
-      const int32_t ky0 = y0 < 0 ? (-y0 + dh - 1) / dh : 0;
-      int32_t ky1 = (is.h - y0 + dh - 1) / dh;
-      if (ky1 > kh) ky1 = kh;
-      for (int32_t ox = 0; ox < os.w; ox++) {
-        const int32_t x0 = ox * sw - pl;
-        /* the taps inside the input: ky in [ky0, ky1), kx in [kx0, kx1) */
-        const int32_t kx0 = x0 < 0 ? (-x0 + dw - 1) / dw : 0;
-        int32_t kx1 = (is.w - x0 + dw - 1) / dw;
-        if (kx1 > kw) kx1 = kw;
-        int32x4_t ae0 = be0, ao0 = bo0, ae1 = be1, ao1 = bo1;
-        for (int32_t ky = ky0; ky < ky1; ky++) {
-          const int8_t *xp = x + IDX4(is, n, y0 + ky * dh, x0 + kx0 * dw, c), *wp = w + ((size_t)ky * kw + kx0) * ch + c;
-          for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += ch) {
-            const int16x8_t xv = vaddq_n_s16(left >= 8 ? vldrbq_s16(xp) : vldrbq_z_s16(xp, p16), in_off);
-            const int16x8_t wv = left >= 8 ? vldrbq_s16(wp) : vldrbq_z_s16(wp, p16);
-            ae0 = vaddq_s32(ae0, vmullbq_int_s16(xv, wv));
-            ao0 = vaddq_s32(ao0, vmulltq_int_s16(xv, wv));
-            if (two) {
-              const int16x8_t xv1 = vaddq_n_s16(vldrbq_s16(xp + 8), in_off), wv1 = vldrbq_s16(wp + 8);
-              ae1 = vaddq_s32(ae1, vmullbq_int_s16(xv1, wv1));
-              ao1 = vaddq_s32(ao1, vmulltq_int_s16(xv1, wv1));
-            }
-          }
-        }
-        int8_t *op = out + IDX4(os, n, oy, ox, c);
-        ae0 = requant4(ae0, half8(mult + c, 0, pe), half8(shift + c, 0, pe), out_off, lo, hi);
-        ao0 = requant4(ao0, half8(mult + c, 1, po), half8(shift + c, 1, po), out_off, lo, hi);
-        vstrbq_p_s16(op, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae0), ao0), p16);
-        if (two) {
-          ae1 = requant4(ae1, half8(mult + c + 8, 0, pe), half8(shift + c + 8, 0, pe), out_off, lo, hi);
-          ao1 = requant4(ao1, half8(mult + c + 8, 1, po), half8(shift + c + 8, 1, po), out_off, lo, hi);
-          vstrbq_s16(op + 8, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae1), ao1));
-        }
+  /* the taps inside the input: ky in [ky0, ky1), kx in [kx0, kx1) */
+  const int32_t ky0 = y0 < 0 ? (-y0 + dh - 1) / dh : 0, kx0 = x0 < 0 ? (-x0 + dw - 1) / dw : 0;
+  int32_t ky1 = (is.h - y0 + dh - 1) / dh, kx1 = (is.w - x0 + dw - 1) / dw;
+  if (ky1 > kh) ky1 = kh;
+  if (kx1 > kw) kx1 = kw;
+  int32x4_t ae0 = bias ? half8(bias + c, 0, pe) : zero, ao0 = bias ? half8(bias + c, 1, po) : zero;
+  int32x4_t ae1 = two && bias ? half8(bias + c + 8, 0, pe) : zero, ao1 = two && bias ? half8(bias + c + 8, 1, po) : zero;
+  for (int32_t ky = ky0; ky < ky1; ky++) {
+    const int8_t *xp = x + IDX4(is, n, y0 + ky * dh, x0 + kx0 * dw, c), *wp = w + ((size_t)ky * kw + kx0) * ch + c;
+    for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += ch) {
+      const int16x8_t xv = vaddq_n_s16(left >= 8 ? vldrbq_s16(xp) : vldrbq_z_s16(xp, p16), in_off);
+      const int16x8_t wv = left >= 8 ? vldrbq_s16(wp) : vldrbq_z_s16(wp, p16);
+      ae0 = vaddq_s32(ae0, vmullbq_int_s16(xv, wv));
+      ao0 = vaddq_s32(ao0, vmulltq_int_s16(xv, wv));
+      if (two) {
+        const int16x8_t xv1 = vaddq_n_s16(vldrbq_s16(xp + 8), in_off), wv1 = vldrbq_s16(wp + 8);
+        ae1 = vaddq_s32(ae1, vmullbq_int_s16(xv1, wv1));
+        ao1 = vaddq_s32(ao1, vmulltq_int_s16(xv1, wv1));
       }
     }
+  }
+  int8_t *op = (int8_t *)a->out + IDX4(os, n, oy, ox, c);
+  ae0 = requant4(ae0, half8(mult + c, 0, pe), half8(shift + c, 0, pe), out_off, lo, hi);
+  ao0 = requant4(ao0, half8(mult + c, 1, po), half8(shift + c, 1, po), out_off, lo, hi);
+  vstrbq_p_s16(op, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae0), ao0), p16);
+  if (two) {
+    ae1 = requant4(ae1, half8(mult + c + 8, 0, pe), half8(shift + c + 8, 0, pe), out_off, lo, hi);
+    ao1 = requant4(ao1, half8(mult + c + 8, 1, po), half8(shift + c + 8, 1, po), out_off, lo, hi);
+    vstrbq_s16(op + 8, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ae1), ao1));
+  }
 }
 
 int tcnn_depthwise_s8_mve(const tcnn_op_args *a) {
+  const tcnn_shape4 os = a->out_shape;
   const int32_t ch = a->in_shape[1].c;
-  int32_t c = 0;
-  for (; c + 16 <= ch; c += 16) dw_group(a, c, 1);
-  for (; c < ch; c += 8) dw_group(a, c, 0);
+  for (int32_t n = 0; n < os.n; n++)
+    for (int32_t oy = 0; oy < os.h; oy++)
+      for (int32_t ox = 0; ox < os.w; ox++) {
+        int32_t c = 0;
+        for (; c + 16 <= ch; c += 16) dw_group(a, n, oy, ox, c, 1);
+        for (; c < ch; c += 8) dw_group(a, n, oy, ox, c, 0);
+      }
   return 0;
 }
 #endif
