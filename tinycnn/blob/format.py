@@ -58,12 +58,13 @@ ENUMS = {
     "output_mode": ("", "packed", "int8"),
     "pad_mode": ("", "zero", "one"),
     "dtype": DTYPE_NAMES,
+    "block_mode": ("", "DCR", "CRD"),
 }
 
 # field kinds -> int32 words: scalar, pair, quad, vector (count + 6), matrix (count + 6 rows of 2),
 # bool, enum, array (index into the array table)
 KIND_WORDS = {"i": 1, "i2": 2, "i4": 4, "v6": 7, "m6": 13, "b": 1, "a": 1,
-              "e:output_mode": 1, "e:pad_mode": 1, "e:dtype": 1}
+              "e:output_mode": 1, "e:pad_mode": 1, "e:dtype": 1, "e:block_mode": 1}
 
 _CONV = [("stride", "i2"), ("dilation", "i2"), ("pad", "i4")]
 _QIO = [("input_offset", "i"), ("output_offset", "i"), ("act_min", "i"), ("act_max", "i")]
@@ -113,6 +114,16 @@ OP_FIELDS = {
     "RESIZE_NEAREST": [("scale", "i2")] + _OUT,
     "SOFTMAX": [("diff_min", "i"), ("input_left_shift", "i"), ("input_multiplier", "i"),
                 ("exp_table", "a"), ("exp_acc", "a"), ("exp_q0", "a")] + _OUT,
+    # segmentation / detection ops (tinycnn/opspec/seg.py; float32 forms keep float clamps in host)
+    "RESIZE_BILINEAR": [("size", "i2"), ("align_corners", "b"), ("half_pixel_centers", "b")] + _OUT,
+    "TRANSPOSE_CONV": [("stride", "i2"), ("pad", "i4"), ("output_size", "i2")] + _QIO + _PER_CHANNEL + _OUT,
+    "REDUCE_MEAN": [("axes", "v6"), ("keep_dims", "b"), ("input_offset", "i"), ("output_offset", "i"),
+                    ("output_multiplier", "i"), ("output_shift", "i")] + _OUT,
+    "ARG_MAX": [("axis", "i"), ("keep_dims", "b")] + _OUT,
+    "ARG_MIN": [("axis", "i"), ("keep_dims", "b")] + _OUT,
+    "DEPTH_TO_SPACE": [("block", "i"), ("mode", "e:block_mode")] + _OUT,
+    "SPACE_TO_DEPTH": [("block", "i"), ("mode", "e:block_mode")] + _OUT,
+    "STRIDED_SLICE": [("begin", "v6"), ("stride", "v6"), ("size", "v6")] + _OUT,
 }
 # legacy uint8 TFLite (kernel variant "uint8"): int8 weights (w - 128) + weight_offset (128 - zero point)
 for _name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
@@ -156,7 +167,7 @@ def c_layout_header() -> str:
     lines += [f"#define TCNN_DT_{n.upper()} {c}" for n, c in DTYPE_CODES.items()]
     lines += [f"#define TCNN_OP_{n} {c}" for n, c in OP_INDEX.items()]
     lines += [f"#define TCNN_VARIANT_{(v or 'none').upper()} {c}" for c, v in enumerate(KERNEL_VARIANTS)]
-    for enum in ("output_mode", "pad_mode"):
+    for enum in ("output_mode", "pad_mode", "block_mode"):
         lines += [f"#define TCNN_{enum.upper()}_{(v or 'none').upper()} {c}" for c, v in enumerate(ENUMS[enum])]
     lines.append("")
     for op in OP_CODES:

@@ -140,4 +140,12 @@ int tcnn_conv_to_packed(const tcnn_op_args *a);
 /* input k of the op (any k, for CONCATENATION): data, dims, dtype */
 const void *tcnn_op_input(const tcnn_model *m, int op, int k, tcnn_dims *dims, int32_t *dtype);
 
+/* segmentation / detection ops (tcnn_seg.c): validation at init, then the kernels */
+int tcnn_seg_prepare(const tcnn_model *m, tcnn_op_args *a, int32_t code, int32_t variant);
+int tcnn_seg_run(const tcnn_op_args *a, int32_t code);
+/* Helium / MVE paths (tcnn_s8_mve.c, Cortex-M55) */
+int tcnn_conv_s8_mve(const tcnn_op_args *a, int16_t *scratch);
+int tcnn_fc_s8_mve(const tcnn_op_args *a);
+int tcnn_depthwise_s8_mve(const tcnn_op_args *a);
+
 #endif

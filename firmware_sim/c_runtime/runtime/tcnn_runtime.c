@@ -495,7 +495,7 @@ static int prepare(const tcnn_model *m, int i, tcnn_op_args *a) {
     break;
   }
   default:
-    return TCNN_E_UNSUPPORTED;
+    return tcnn_seg_prepare(m, a, code, variant);  /* kernels/tcnn_seg.c; refuses the rest */
   }
   return TCNN_OK;
 }
@@ -554,7 +554,7 @@ const char *tcnn_strerror(int err) {
   case TCNN_E_VERSION: return "unsupported blob format version (convert the model again)";
   case TCNN_E_CRC: return "checksum mismatch: the blob is corrupt";
   case TCNN_E_BOUNDS: return "a section, record or array lies outside the blob";
-  case TCNN_E_COUNT: return "too many tensors or ops, or no arena plan";
+  case TCNN_E_COUNT: return "too many tensors or ops, or no arena plan (float32 blobs run on the host only)";
   case TCNN_E_SHAPE: return "a tensor shape is inconsistent with its op";
   case TCNN_E_INDEX: return "a tensor index is out of range";
   case TCNN_E_FIELD: return "an op record lacks a field or has an invalid value";
@@ -607,6 +607,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       else if (a.out_dtype == TCNN_DT_UINT32) err = tcnn_conv_to_packed(&a);
       else if (s16) err = tcnn_conv_s8_s16(&a);
       else if (w16) err = tcnn_conv_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (op_scratch(m, i)) err = tcnn_conv_s8_mve(&a, m->scratch);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_conv_s8_dsp(&a, m->scratch);
 #endif
@@ -616,6 +619,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       if (u8) err = tcnn_depthwise_s8_u8(&a);
       else if (s16) err = tcnn_depthwise_s8_s16(&a);
       else if (w16) err = tcnn_depthwise_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_mve(&a);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (a.f[TCNN_DEPTHWISE_CONV_2D_DEPTH_MULTIPLIER] == 1) err = tcnn_depthwise_s8_dsp(&a);
 #endif
@@ -625,6 +631,9 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
       if (u8) err = tcnn_fc_s8_u8(&a);
       else if (s16) err = tcnn_fc_s8_s16(&a);
       else if (w16) err = tcnn_fc_s8_w16(&a);
+#if defined(__ARM_FEATURE_MVE)
+      else if (op_scratch(m, i)) err = tcnn_fc_s8_mve(&a);
+#endif
 #if defined(__ARM_FEATURE_DSP)
       else if (op_scratch(m, i)) err = tcnn_fc_s8_dsp(&a, m->scratch);
 #endif
@@ -653,7 +662,7 @@ int tcnn_invoke(tcnn_model *m, tcnn_layer_hook hook, void *ctx) {
     case TCNN_OP_RESHAPE:
       if (a.out != a.in[0]) memmove(a.out, a.in[0], (size_t)to[T_B1BYTES]);
       break;
-    default: err = TCNN_E_UNSUPPORTED;
+    default: err = tcnn_seg_run(&a, code);
     }
 #if defined(__ARM_FEATURE_DSP)
     if (op_scratch(m, i)) {
