@@ -127,4 +127,8 @@ def test_every_integer_op_of_the_python_runtime_has_a_c_kernel():
     src = (RUNTIME / "tcnn_runtime.c").read_text() + (RUNTIME / "kernels" / "tcnn_seg.c").read_text()
     cases = set(re.findall(r"case TCNN_OP_(\w+):", src))
     integer_ops = {op for op, variant in TABLE.specs if variant != "float32"}
-    assert SEG_OPS <= integer_ops and integer_ops <= cases, integer_ops - cases
+    # int16x8-only ops of imported int16x8 TFLite files with no C kernel yet: refused at load
+    # (tests/test_c_runtime.py::test_int16_activations_are_refused_at_init)
+    not_yet = {op for op in ("LEAKY_RELU", "SIGMOID", "TANH")
+               if {v for o, v in TABLE.specs if o == op} <= {"int16x8", "float32"}}
+    assert SEG_OPS <= integer_ops and integer_ops - not_yet <= cases, integer_ops - not_yet - cases
