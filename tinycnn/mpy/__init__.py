@@ -46,7 +46,8 @@ NATIVE_KERNELS += ("_mbqe", "_resize_bilinear", "_tconv", "_reduce_mean", "_arg"
 # board), with their native kernels
 OPTIONAL_PARTS = {"p7_seg.py": ({"RESIZE_BILINEAR", "TRANSPOSE_CONV", "REDUCE_MEAN", "ARG_MAX", "ARG_MIN",
                                  "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "STRIDED_SLICE"},
-                                ("_resize_bilinear", "_tconv", "_reduce_mean", "_arg"))}
+                                ("_resize_bilinear", "_tconv", "_reduce_mean", "_arg")),
+                  "p7_uint8.py": ({"uint8"}, ())}  # blobs with the legacy-uint8 kernel variant
 
 
 def module_source(native: bool = False, ops=None) -> str:
@@ -97,7 +98,8 @@ def export(blob, out_dir, mpy: bool = False, check: bool = True, native: bool = 
         raise TinyCNNError("--native with --mpy needs --march (armv6m: RP2040, xtensawin: ESP32, "
                            "armv7emsp: STM32F4/F7, armv7m: Cortex-M3)")
     from tinycnn.blob.reader import read_blob
-    ops = {n.op.value for n in read_blob(blob).nodes}
+    nodes = read_blob(blob).nodes
+    ops = {n.op.value for n in nodes} | {n.attrs.get("kernel_variant") for n in nodes} - {None, ""}
     _write_atomic(written["module"], module_source(native=native, ops=ops).encode())
     if blob.resolve() != written["blob"].resolve():
         _write_atomic(written["blob"], blob.read_bytes())

@@ -133,6 +133,8 @@ def _b_resize_bilinear(m, node, a):
 
 @_binder("TRANSPOSE_CONV")
 def _b_tconv(m, node, a):
+    if a.get("kernel_variant") == "int16x8":  # int64 accumulators: no kernel here yet
+        m._fail(node, "not supported by tinycnn_mp (TRANSPOSE_CONV/int16x8)")
     ins = node[2]
     x, xo = m._in(ins[0])
     w, wo = m._in(ins[1])
