@@ -13,7 +13,7 @@ MPY_NODE  := .mpy-node
 MPY_STAMP := $(MPY_NODE)/.installed-stamp
 MPY_NPM   := @micropython/micropython-webassembly-pyscript@1.27.0
 
-.PHONY: demo test bench clean fuzz fuzz-blobs fuzz-importers
+.PHONY: demo test bench bench-firmware clean fuzz fuzz-blobs fuzz-importers
 N ?= 200000
 
 $(STAMP): pyproject.toml
@@ -88,6 +88,10 @@ bench: $(STAMP) $(BENCH_CACHE)/mbv1_224.tflite
 	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_runtime.py
 	$(BIN)/python benchmarks/bench_binary.py
+
+# instructions per MAC on emulated Cortex-M4 (DSP), M3 (portable C) and M55 (QEMU, exact counts)
+bench-firmware: $(STAMP) firmware-tools
+	$(BIN)/python benchmarks/bench_instructions.py --markdown
 
 clean:
 	rm -rf $(OUT) .pytest_cache

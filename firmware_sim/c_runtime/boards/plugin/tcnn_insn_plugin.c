@@ -3,7 +3,8 @@
  * (board_mark(), whose address is given as mark=0x...) starts executing. Built with the host
  * compiler: cc -shared -fPIC -O2 -o tcnn_insn_plugin.so tcnn_insn_plugin.c  (no QEMU headers:
  * Debian's QEMU 7.2 ships no qemu-plugin.h, so the few API functions used are declared here).
- *   qemu-system-arm ... -plugin tcnn_insn_plugin.so,mark=0x1234,out=insns.txt
+ *   qemu-system-arm ... -plugin tcnn_insn_plugin.so,mark=0x1234,out=insns.txt[,profile=FILE,base=0x0]
+ * (profile: executions per instruction address, "ADDR COUNT" lines, code in [base, base + 2 MB))
  * Output, one line per marker hit and a final "total" line:
  *   mark K load store mul dsp_mac simd branch mve fp other      (cumulative counts at the hit)
  * Classes (exclusive): loads (incl. LDM/POP/LDRD/TBB), stores (STM/PUSH/STRD), multiplies
@@ -47,6 +48,11 @@ static uint64_t mark_addr = UINT64_MAX;
 static uint64_t *snaps;
 static size_t n_snaps, cap_snaps;
 static char out_path[1024] = "insns.txt";
+/* profile=FILE: also count executions per instruction address (code below 2 MB), for tuning */
+#define PROF_SPAN (2u << 20)
+static uint64_t *prof;
+static uint64_t prof_base;
+static char prof_path[1024];
 
 static int classify16(uint32_t h) {
   if ((h & 0xF800) == 0x4800) return LOAD;                                   /* LDR literal */
@@ -118,6 +124,9 @@ static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     if (qemu_plugin_insn_vaddr(insn) == mark_addr)
       qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
     qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &counts[c], 1);
+    const uint64_t off = qemu_plugin_insn_vaddr(insn) - prof_base;
+    if (prof && off < PROF_SPAN)
+      qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &prof[off / 2], 1);
   }
 }
 
@@ -141,6 +150,11 @@ static void on_exit_cb(qemu_plugin_id_t id, void *udata) {
   }
   write_row(f, "total", counts);
   fclose(f);
+  if (prof && (f = fopen(prof_path, "w"))) {
+    for (uint64_t i = 0; i < PROF_SPAN / 2; i++)
+      if (prof[i]) fprintf(f, "%" PRIx64 " %" PRIu64 "\n", prof_base + 2 * i, prof[i]);
+    fclose(f);
+  }
 }
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc, char **argv) {
@@ -148,8 +162,11 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc, 
   for (int i = 0; i < argc; i++) {
     if (!strncmp(argv[i], "mark=", 5)) mark_addr = strtoull(argv[i] + 5, NULL, 0) & ~1ull;  /* Thumb bit */
     else if (!strncmp(argv[i], "out=", 4)) snprintf(out_path, sizeof(out_path), "%s", argv[i] + 4);
+    else if (!strncmp(argv[i], "profile=", 8)) snprintf(prof_path, sizeof(prof_path), "%s", argv[i] + 8);
+    else if (!strncmp(argv[i], "base=", 5)) prof_base = strtoull(argv[i] + 5, NULL, 0);
     else { qemu_plugin_outs("tcnn_insn_plugin: unknown argument (mark=ADDR, out=FILE)\n"); return -1; }
   }
+  if (prof_path[0] && !(prof = calloc(PROF_SPAN / 2, sizeof(uint64_t)))) return -1;
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb);
   qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
   return 0;
