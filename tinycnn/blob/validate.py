@@ -214,6 +214,8 @@ def validate_graph(g: Graph, path) -> Graph:
             raise BlobError(f"{path}: node '{node.name}' ({node.op.value}): malformed attributes ({exc})") from None
         available.update(node.outputs)
     for o in g.outputs:
+        if o in g.tensors and g.tensors[o].is_const:
+            raise BlobError(f"{path}: graph output '{o}' is a constant, not computed by any node")
         if o not in available:
             raise BlobError(f"{path}: graph output '{o}' is never computed")
     return g
